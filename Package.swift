@@ -1,0 +1,89 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Every Swift target: Swift 6 language mode, explicit `any`, and internal imports so no C type leaks into a public API.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "marketlens",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "marketlens", targets: ["MarketLensCLI"]),
+        .executable(name: "upstream-sim", targets: ["UpstreamSim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"4.0.0"),
+    ],
+    targets: [
+        // C libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCmark", path: "Sources/CCmark"),
+
+        // Thin wrappers: the only modules that import a C module.
+        .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: strict),
+        .target(name: "Postgres", dependencies: ["CPostgres"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
+        .target(name: "Markdown", dependencies: ["CCmark"], swiftSettings: strict),
+
+        // Pure Swift layers.
+        .target(name: "ServerSentEvents", swiftSettings: strict),
+        .target(name: "Web", dependencies: [log], swiftSettings: strict),
+        .target(name: "FastCGIServer", dependencies: ["FastCGI", "Web", log], swiftSettings: strict),
+        .target(name: "ParallelAPI", dependencies: ["HTTPClient", "ServerSentEvents", log], swiftSettings: strict),
+        .target(name: "ResendAPI", dependencies: ["HTTPClient", log], swiftSettings: strict),
+        .target(name: "Migrations", dependencies: ["Postgres", log], swiftSettings: strict),
+        .target(
+            name: "MarketLens",
+            dependencies: [
+                "Web", "Postgres", "Markdown", "HTTPClient", "ParallelAPI", "ResendAPI", "Migrations", log,
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: strict),
+
+        // Executables.
+        .executableTarget(
+            name: "MarketLensCLI",
+            dependencies: [
+                "MarketLens", "FastCGIServer", "Migrations", "Web", log,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "UpstreamSim",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        // Tests: one target per module plus shared support (test FastCGI client, database helpers, fixtures).
+        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MarkdownTests", dependencies: ["Markdown"], swiftSettings: strict),
+        .testTarget(name: "ServerSentEventsTests", dependencies: ["ServerSentEvents"], swiftSettings: strict),
+        .testTarget(name: "WebTests", dependencies: ["Web"], swiftSettings: strict),
+        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "Web", "TestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "ParallelAPITests", dependencies: ["ParallelAPI", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "TestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),
+    ]
+)

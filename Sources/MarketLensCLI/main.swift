@@ -1,0 +1,2 @@
+// Placeholder until the executable lands.
+print("marketlens")

@@ -1,0 +1,2 @@
+internal import CPostgres
+enum PostgresPlaceholder { static func version() -> Int32 { PQlibVersion() } }

@@ -1,0 +1,44 @@
+/// Where a streaming response writes: the transport's output. `flush` pushes bytes to the client now and throws
+/// `ClientGone` when the client has gone away (the only reliable signal: writes alone succeed into a buffer).
+public protocol BodyWriter: AnyObject {
+    /// Appends bytes to the output buffer.
+    func write(_ bytes: [UInt8]) throws
+    /// Sends what is buffered; throws `ClientGone` when the client is no longer there.
+    func flush() throws
+}
+
+extension BodyWriter {
+    /// Appends a UTF-8 string.
+    public func write(_ string: String) throws { try write(Array(string.utf8)) }
+}
+
+/// Thrown by a `BodyWriter` when the client disconnected.
+public struct ClientGone: Error, Sendable {
+    public init() {}
+}
+
+/// The body of a response: bytes known up front, or a producer that streams (SSE) on the request's own thread.
+public enum ResponseBody {
+    case bytes([UInt8])
+    case stream((any BodyWriter) throws -> Void)
+}
+
+/// One HTTP response. Not `Sendable`: it is produced and written on the same request thread.
+public struct Response {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: ResponseBody
+
+    public init(status: Int = 200, headers: HTTPHeaders = [:], body: ResponseBody = .bytes([])) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A response with a UTF-8 text body and the given content type.
+    public init(status: Int = 200, contentType: String, text: String, headers: HTTPHeaders = [:]) {
+        var all = headers
+        all["Content-Type"] = contentType
+        self.init(status: status, headers: all, body: .bytes(Array(text.utf8)))
+    }
+}

@@ -1,0 +1,2 @@
+// Placeholder until this module's tests land.
+enum PostgresTestsPlaceholder {}

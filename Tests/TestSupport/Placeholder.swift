@@ -1,0 +1,2 @@
+// Shared test support: placeholder until it lands.
+enum TestSupportPlaceholder {}
