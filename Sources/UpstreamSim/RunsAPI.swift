@@ -176,11 +176,15 @@ extension Simulator {
         let runFaults = FaultSpec.parseList(body["metadata"]?["sim_fault"]?.stringValue)
         if applyResponseFault(faults + runFaults, conn: conn, create: true) { return }
         let run: Run
-        do { run = try buildRun(body, groupID: nil, defaultSpec: nil, betas: req.header("parallel-beta") ?? "", loc: ["body"]) }
+        let carried = faults.filter { !responseFaultNames.contains($0.name) && $0.name != "create_timeout" }
+        do {
+            run = try buildRun(body, groupID: nil, defaultSpec: nil, betas: req.header("parallel-beta") ?? "", loc: ["body"],
+                               extraFaults: carried)
+        }
         catch { reject(error, conn); return }
         store(run)
         simLog("created run \(run.id) processor=\(run.processor)")
-        if let f = (faults + run.faults).first(where: { $0.name == "create_timeout" }) {
+        if let f = (faults + runFaults).first(where: { $0.name == "create_timeout" }) {
             Thread.sleep(forTimeInterval: f.double("seconds", 60))
             if f.string("then", "respond") == "close" { conn.close(); return }
         }

@@ -11,32 +11,17 @@ struct UpstreamSimCommand: ParsableCommand {
         commandName: "upstream-sim",
         abstract: "Local simulator of the Parallel (Task, Events, Groups, Webhooks, Chat, OAuth) and Resend APIs.",
         discussion: """
-        Every option can also be set from the environment: SIM_HOST, SIM_PORT, SIM_RESEND_PORT, SIM_TIME_SCALE,
-        SIM_SEED, SIM_API_KEY, SIM_RESEND_API_KEY, SIM_WEBHOOK_SECRET, SIM_WEBHOOK_SECRET_MODE, SIM_STRICT_BETA (1/0),
-        SIM_VALIDATION_ERRORS, SIM_RETRY_AFTER (on/off), SIM_WEBHOOK_MAX_ATTEMPTS, SIM_CHAT_DELAY, SIM_DENY_LIST
-        (comma-separated). Flags win over the environment. --port 0 / --resend-port 0 pick free ports.
+        Every option can also be set from the environment: SIM_HOST, SIM_PORT, SIM_RESEND_PORT, SIM_TIME_SCALE, SIM_SEED, SIM_API_KEY, SIM_RESEND_API_KEY, SIM_WEBHOOK_SECRET, SIM_WEBHOOK_SECRET_MODE, SIM_STRICT_BETA (1/0), SIM_VALIDATION_ERRORS, SIM_RETRY_AFTER (on/off), SIM_WEBHOOK_MAX_ATTEMPTS, SIM_CHAT_DELAY, SIM_DENY_LIST (comma-separated chat deny-list). Flags win over the environment. --port 0 / --resend-port 0 pick free ports.
 
-        When both listeners are up, ONE line goes to stdout:
-          upstream-sim parallel=http://HOST:PORT resend=http://HOST:RPORT
-        then logs go to stderr. SIGTERM/SIGINT exit cleanly.
+        When both listeners are up, ONE line goes to stdout, "upstream-sim parallel=http://HOST:PORT resend=http://HOST:RPORT", then logs go to stderr. SIGTERM/SIGINT exit cleanly.
 
-        HOSTILE CONTENT (for XSS tests): a run whose metadata has sim_content = "hostile", or whose input contains
-        the marker "sim:hostile", gets report Markdown, progress messages, citation titles/excerpts/URLs with
-        <script>, <img onerror>, javascript: links and "><svg onload> payloads. A chat request whose messages contain
-        "sim:hostile" gets them in its reasoning.
+        HOSTILE CONTENT (for XSS tests): a run whose metadata has sim_content = "hostile", or whose input contains the marker "sim:hostile", gets report Markdown, progress messages, JSON strings, citation titles/excerpts/URLs with <script>, <img onerror>, javascript: links and "><svg onload> payloads. A chat request whose messages contain "sim:hostile" gets them in its reasoning.
 
-        FAULTS: header `X-Sim-Fault: name[;k=v...]` on one request, run metadata `sim_fault` (several joined by ','),
-        or POST /__sim/faults {"endpoint":"create|result|events|chat|resend|group_events|run|group|oauth|any",
-        "fault":"429","count":2, ...params}. Names: 429, 5xx (status=500|502|503|504, body=json|html|empty),
-        create_timeout (stall=s), result_slow (times=n | delay=s), stream_drop (after=k, mode=close|rst),
-        stream_stall (after=k, seconds=s), malformed_event (variant=invalid_json|no_type|unknown_type|unknown_kind|
-        split|crlf|comment|all), stream_error_event (then=continue|fail), run_failed, early_close_570 (after=s),
-        auth (status=401|402|403), webhook_duplicate, webhook_bad_signature, webhook_stale, webhook_out_of_order,
-        webhook_none. See tests/conformance/README.md.
+        FAULTS: header "X-Sim-Fault: name[;k=v...]" on one request, run metadata sim_fault (several joined by ','), or POST /__sim/faults {"endpoint":"create|result|events|group_events|group|run|chat|resend|any","fault":"429","count":2, ...params}. Names: 429 (retry_after=s), 5xx|500|502|503|504 (status=, body=json|html|empty), auth|401|402|403, create_timeout (seconds=s, then=respond|close), result_slow (times=n | delay=s), stream_drop (after=k, mode=close|rst), stream_stall (after=k, seconds=s), malformed_event (variant=invalid_json|no_type|unknown_type|unknown_kind|split|crlf|comment|all), stream_error_event (then=continue|fail), run_failed, early_close_570 (after=simulated s), webhook_duplicate, webhook_bad_signature, webhook_stale (age=s), webhook_out_of_order, webhook_none. Fault durations are real seconds unless noted. See tests/conformance/README.md.
 
-        CONTROL API (both ports): GET /__sim/health, GET|DELETE /__sim/requests (?since=SEQ&path=PREFIX),
-        GET /__sim/outbox, GET /__sim/webhooks, POST /__sim/faults, GET /__sim/faults, POST /__sim/reset,
-        POST /__sim/runs/{id}/cancel, POST /__sim/runs/{id}/complete, POST /__sim/runs/{id}/fail.
+        CONTROL API (both ports): GET /__sim/health, GET|DELETE /__sim/requests (?since=SEQ&path=PREFIX&api=parallel|resend), GET|DELETE /__sim/outbox, GET /__sim/webhooks, GET|POST|DELETE /__sim/faults, POST /__sim/reset, POST /__sim/runs/{id}/cancel|complete|fail.
+
+        OAUTH (task console, seed 002): GET /.well-known/oauth-authorization-server, POST /getKeys/register, GET /getKeys/authorize (auto-approve; deny=1 refuses), POST /getKeys/token (PKCE S256). Issued tokens are accepted as API keys. Run metadata sim_duration (simulated seconds) overrides a run's duration.
         """)
 
     @Option(help: "Address to listen on (env SIM_HOST).") var host: String?
