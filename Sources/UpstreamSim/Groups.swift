@@ -26,6 +26,8 @@ extension Simulator {
 
     /// Materializes group events up to `now` (caller holds the lock).
     func tickGroup(_ g: Group, at now: Date) {
+        // Terminal runs never change again, so a fully reported group only changes when runs are added.
+        if g.reported.count == g.runIDs.count, g.lastCounts?["__total"] == g.runIDs.count { return }
         for id in g.runIDs where !g.reported.contains(id) {
             guard let r = runs[id] else { continue }
             let s = r.status(at: now).0
@@ -93,7 +95,10 @@ extension Simulator {
         let json: JSON = locked {
             let eventCursor: JSON = g.runIDs.isEmpty ? .null : .string(String(g.eventSeq))
             let runCursor: JSON = g.runIDs.isEmpty ? .null : .string(String(g.runIDs.count))
-            for r in built { runs[r.id] = r; runOrder.append(r.id); g.runIDs.append(r.id) }
+            for r in built {
+                runs[r.id] = r; runOrder.append(r.id); g.runIDs.append(r.id)
+                if r.webhookURL != nil { pendingWebhooks.append(r.id) }
+            }
             tickGroup(g, at: Date())
             cond.broadcast()
             return .object([("run_ids", .array(built.map { .string($0.id) })), ("status", groupStatus(g, at: Date())),

@@ -154,6 +154,7 @@ extension Simulator {
         locked {
             runs[run.id] = run
             runOrder.append(run.id)
+            if run.webhookURL != nil { pendingWebhooks.append(run.id) }
             cond.broadcast()
         }
     }

@@ -9,6 +9,8 @@ final class Simulator: @unchecked Sendable {
 
     var runs: [String: Run] = [:]
     var runOrder: [String] = []
+    /// Runs with a webhook that has not fired yet.
+    var pendingWebhooks: [String] = []
     var groups: [String: Group] = [:]
     var requestLog: [JSON] = []
     var requestSeq = 0
@@ -34,7 +36,7 @@ final class Simulator: @unchecked Sendable {
     /// Forgets all runs, groups, logs, outbox, faults and OAuth state.
     func reset() {
         locked {
-            runs = [:]; runOrder = []; groups = [:]; requestLog = []; outbox = []; idempotency = [:]
+            runs = [:]; runOrder = []; pendingWebhooks = []; groups = [:]; requestLog = []; outbox = []; idempotency = [:]
             webhookLog = []; faultQueue = []; oauthClients = [:]; oauthCodes = [:]; oauthTokens = []
             cond.broadcast()
         }

@@ -71,7 +71,7 @@ extension Simulator {
         locked {
             let now = Date()
             for g in groups.values { tickGroup(g, at: now) }
-            for id in runOrder {
+            for id in pendingWebhooks {
                 guard let r = runs[id], r.webhookURL != nil, !r.webhookScheduled else { continue }
                 var fireAt = r.terminalAt
                 if r.fault("webhook_out_of_order") != nil {
@@ -81,6 +81,7 @@ extension Simulator {
                 r.webhookScheduled = true
                 due.append((r, r.json(at: r.terminalAt.addingTimeInterval(0.001))))
             }
+            if !due.isEmpty { pendingWebhooks.removeAll { id in runs[id]?.webhookScheduled ?? true } }
             cond.broadcast()
         }
         for (r, runJSON) in due { deliverWebhook(r, runJSON) }
