@@ -73,6 +73,12 @@ public final class Listener: Sendable {
         }
         guard !alreadyClosed else { return }
         Glibc.close(fileDescriptor)
+        removeSocketFile()
+    }
+
+    /// Removes the socket file if it is still the one bound here, keeping the descriptor open (for a process
+    /// about to exit while some thread may still use it). Idempotent.
+    public func removeSocketFile() {
         var info = stat()
         if lstat(path, &info) == 0, UInt64(info.st_dev) == identity.device, UInt64(info.st_ino) == identity.inode {
             unlink(path)
