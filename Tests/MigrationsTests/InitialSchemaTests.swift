@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Migrations
 import Postgres
 import TestSupport
@@ -9,11 +10,18 @@ let repositoryMigrations = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("migrations").path
 
+/// Keeps test output to failures.
+let quietLogger: Logger = {
+    var logger = Logger(label: "test.migrations")
+    logger.logLevel = .error
+    return logger
+}()
+
 /// Runs `body` on a connection to a fresh schema holding the real migrations.
 private func withMigratedSchema(_ body: (Connection) throws -> Void) throws {
     try TestDatabase.withSchema { database in
         let connection = try database.connect()
-        try Migrator(directory: repositoryMigrations).migrate(on: connection)
+        try Migrator(directory: repositoryMigrations, logger: quietLogger).migrate(on: connection)
         try body(connection)
     }
 }
@@ -44,7 +52,7 @@ struct InitialSchemaTests {
                 "rate_limits", "validation_cache", "webhook_deliveries", "schema_migrations",
             ]
             #expect(expected.isSubset(of: tables), "missing: \(expected.subtracting(tables))")
-            #expect(try Migrator(directory: repositoryMigrations).status(on: connection).isCurrent)
+            #expect(try Migrator(directory: repositoryMigrations, logger: quietLogger).status(on: connection).isCurrent)
         }
     }
 
@@ -113,12 +121,42 @@ struct InitialSchemaTests {
         }
     }
 
+    @Test("concurrent writers replaying the same upstream events store each once, numbered without gaps")
+    func concurrentAppends() throws {
+        try TestDatabase.withSchema { database in
+            let setup = try database.connect()
+            try Migrator(directory: repositoryMigrations, logger: quietLogger).migrate(on: setup)
+            let id = try insertReport(setup)
+            let keys = (0..<10).map { "upstream-\($0)" }
+            let results = Results()
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                do {
+                    let connection = try database.connect()
+                    var stored = 0
+                    for key in worker % 2 == 0 ? keys : keys.reversed() {
+                        let row = try connection.queryFirst(
+                            "SELECT append_report_event(\(id), 'message', '{}', \(key)) AS seq")
+                        if try row?.optionalInt("seq") != nil { stored += 1 }
+                    }
+                    results.add(stored)
+                } catch {
+                    results.fail("\(error)")
+                }
+            }
+            #expect(results.failures.isEmpty)
+            #expect(results.counts.reduce(0, +) == keys.count)
+            let rows = try setup.query("SELECT seq, dedupe_key FROM report_events WHERE report_id = \(id) ORDER BY seq")
+            #expect(try rows.map { try $0.int("seq") } == Array(1...keys.count))
+            #expect(Set(try rows.map { try $0.string("dedupe_key") }) == Set(keys))
+        }
+    }
+
     @Test("storing an event notifies report_events with '<report id>:<seq>' on commit")
     func eventNotification() throws {
         // A whole database: the channel is database-wide and other tests store events too.
         try TestDatabase.withDatabase { database in
             let writer = try database.connect()
-            try Migrator(directory: repositoryMigrations).migrate(on: writer)
+            try Migrator(directory: repositoryMigrations, logger: quietLogger).migrate(on: writer)
             let listener = try database.connect()
             try listener.listen("report_events")
             let id = try insertReport(writer)

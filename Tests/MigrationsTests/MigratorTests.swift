@@ -43,7 +43,7 @@ struct MigratorTests {
         defer { files.delete() }
         try TestDatabase.withSchema { database in
             let connection = try database.connect()
-            let migrator = Migrator(directory: files.path)
+            let migrator = Migrator(directory: files.path, logger: quietLogger)
             var events: [String] = []
             let applied = try migrator.migrate(on: connection) { progress in
                 events.append("\(progress.index)/\(progress.total) \(progress.migration.name) \(progress.phase == .started ? "start" : "done")")
@@ -72,7 +72,7 @@ struct MigratorTests {
         defer { files.delete() }
         try TestDatabase.withSchema { database in
             let connection = try database.connect()
-            let migrator = Migrator(directory: files.path)
+            let migrator = Migrator(directory: files.path, logger: quietLogger)
             let fresh = try migrator.status(on: connection)
             #expect(fresh.pending.map(\.name) == ["0001_first"])
             #expect(!fresh.isCurrent)
@@ -93,7 +93,7 @@ struct MigratorTests {
         defer { files.delete() }
         try TestDatabase.withSchema { database in
             let connection = try database.connect()
-            let migrator = Migrator(directory: files.path)
+            let migrator = Migrator(directory: files.path, logger: quietLogger)
             try migrator.migrate(on: connection)
             try files.write("0001_first.sql", "CREATE TABLE alpha (id int); -- edited")
             try files.write("0002_second.sql", "CREATE TABLE beta (id int);")
@@ -119,7 +119,7 @@ struct MigratorTests {
         defer { files.delete() }
         try TestDatabase.withSchema { database in
             let connection = try database.connect()
-            let migrator = Migrator(directory: files.path)
+            let migrator = Migrator(directory: files.path, logger: quietLogger)
             try migrator.migrate(on: connection)
             try files.remove("0002_second.sql")
             try files.write("0003_third.sql", "CREATE TABLE gamma (id int);")
@@ -147,7 +147,7 @@ struct MigratorTests {
         defer { files.delete() }
         try TestDatabase.withSchema { database in
             let connection = try database.connect()
-            let migrator = Migrator(directory: files.path)
+            let migrator = Migrator(directory: files.path, logger: quietLogger)
             let error = try #require(throws: MigrationError.self) { try migrator.migrate(on: connection) }
             guard case .failed(let name, let underlying) = error else {
                 Issue.record("expected failed, got \(error)")
@@ -183,7 +183,7 @@ struct MigratorTests {
             DispatchQueue.concurrentPerform(iterations: 2) { _ in
                 do {
                     let connection = try database.connect()
-                    results.add(try Migrator(directory: directory.path).migrate(on: connection).count)
+                    results.add(try Migrator(directory: directory.path, logger: quietLogger).migrate(on: connection).count)
                 } catch {
                     results.fail("\(error)")
                 }
