@@ -52,6 +52,25 @@ struct NotificationTests {
         #expect(payloads == ["1", "2", "3"])
     }
 
+    @Test("a caller can poll the socket with its own descriptors and then read pending notifications")
+    func externalPoll() throws {
+        let url = try TestDatabase.requireURL()
+        let listener = try Connection(url: url)
+        let sender = try Connection(url: url)
+        let channel = uniqueChannel()
+        try listener.listen(channel)
+        #expect(try listener.pendingNotifications().isEmpty)
+        try sender.notify(channel: channel, payload: "polled")
+        var received: [PostgresNotification] = []
+        let deadline = Date().addingTimeInterval(5)
+        while received.isEmpty, Date() < deadline {
+            var descriptor = pollfd(fd: listener.socketDescriptor, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&descriptor, 1, 5000) >= 0)
+            received += try listener.pendingNotifications()
+        }
+        #expect(received.map(\.payload) == ["polled"])
+    }
+
     @Test("after unlisten nothing more arrives")
     func unlisten() throws {
         let url = try TestDatabase.requireURL()
