@@ -80,7 +80,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "ParallelAPITests", dependencies: ["ParallelAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport"],
+        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
         .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "TestSupport"],
                     swiftSettings: strict),

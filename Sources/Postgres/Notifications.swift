@@ -41,7 +41,7 @@ extension Connection {
     /// Returns at once when some already arrived (for example during an earlier query). Throws a
     /// connection-lost error when the server goes away while waiting.
     public func waitForNotifications(timeout: Double) throws -> [PostgresNotification] {
-        var received = try drainNotifications()
+        var received = try pendingNotifications()
         guard received.isEmpty else { return received }
         let deadline = Date().addingTimeInterval(max(0, timeout))
         while true {
@@ -58,13 +58,17 @@ extension Connection {
                 throw PostgresError(.socketFailed, call: "poll", message: String(cString: strerror(errno)))
             }
             if ready == 0 { return [] }
-            received = try drainNotifications()
+            received = try pendingNotifications()
             if !received.isEmpty { return received }
         }
     }
 
-    /// Reads whatever the socket holds and copies out every queued notification.
-    private func drainNotifications() throws -> [PostgresNotification] {
+    /// The socket, for a caller that polls it together with other descriptors (a shutdown pipe); then call
+    /// `pendingNotifications()` when it is readable. -1 when the connection is closed.
+    public var socketDescriptor: Int32 { PQsocket(handle) }
+
+    /// Reads whatever the socket holds without blocking and returns every notification received so far.
+    public func pendingNotifications() throws -> [PostgresNotification] {
         guard PQconsumeInput(handle) == 1, isConnected else {
             throw PostgresError(.connectionLost, call: "PQconsumeInput", message: Self.errorMessage(handle))
         }

@@ -20,6 +20,10 @@ public struct PostgresBind: Sendable, Equatable {
 /// let rows = try connection.query("SELECT id FROM reports WHERE slug = \(slug) AND hidden = \(false)")
 /// ```
 /// Only `\(unescaped:)` (alias `\(raw:)`) splices text into the SQL itself: use it for trusted fragments.
+///
+/// Parameters are typed: `Int` is `bigint`, `Double` is `double precision`, `String` is `text`, `Date` is
+/// `timestamptz`, `PostgresJSON` is `jsonb`. Where a function wants `integer`, pass an `Int32` or cast
+/// (`substr(name, \(n)::int)`).
 /// `\(identifier:)` quotes a name safely, and `\(otherQuery)` embeds a fragment with its own binds.
 public struct Query: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
     enum Part: Sendable {
