@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "MarketLensCLI",
             dependencies: [
-                "MarketLens", "FastCGIServer", "Migrations", "Web", log,
+                "MarketLens", "FastCGIServer", "Migrations", "Postgres", "HTTPClient", "Web", log,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
