@@ -23,6 +23,9 @@ public struct MarketLensApp: RequestHandlerFactory {
     }
 
     public func makeHandler() throws -> any RequestHandler { RequestThread(app: self) }
+
+    /// The per-process background services, each run on a dedicated thread by the worker.
+    public var backgroundServices: [any BackgroundService] { [] }
 }
 
 /// Answers requests on one thread: routing, error pages, metrics.

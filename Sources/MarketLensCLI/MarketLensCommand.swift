@@ -7,7 +7,7 @@ struct MarketLensCommand: ParsableCommand {
         commandName: "marketlens",
         abstract: "Marketlens: self-hosted, cited market research on Parallel.",
         discussion: """
-            Configuration comes from environment variables, optionally from a .env file in the working
+            Configuration comes from environment variables, optionally from a .env file in the working \
             directory (see README.md). Run `marketlens <command> --help` for each command.
             """,
         subcommands: [

@@ -52,15 +52,33 @@ struct ServeWorkerCommand: ParsableCommand {
 
     func run() throws {
         let (configuration, baseLogger) = try CommandEnvironment.load(label: "marketlens.worker")
-        var logger = baseLogger
-        logger[metadataKey: "worker"] = "\(index)"
+        let logger = {
+            var logger = baseLogger
+            logger[metadataKey: "worker"] = "\(index)"
+            return logger
+        }()
         try FastCGI.initialize()
         HTTPClient.globalInitialize()
         let app = try MarketLensApp(configuration: configuration, worker: String(index), logger: logger)
+        let services = app.backgroundServices
         let workerConfiguration = WorkerConfiguration(
-            socketPath: socket, threads: configuration.threads, maxBodyBytes: 1 << 20)
+            socketPath: socket, threads: configuration.threads, maxBodyBytes: 1 << 20,
+            backgroundTasks: services.map { service in
+                { @Sendable signal in
+                    logger.info("background service started", metadata: ["service": "\(service.name)"])
+                    service.run(until: WorkerStopSignal(signal: signal))
+                    logger.info("background service stopped", metadata: ["service": "\(service.name)"])
+                }
+            })
         logger.info("worker listening", metadata: ["socket": "\(socket)", "threads": "\(configuration.threads)"])
         try Worker.run(configuration: workerConfiguration, factory: app, logger: logger)
         logger.info("worker stopped")
     }
+}
+
+/// The worker's shutdown signal, as the app's background services see it.
+struct WorkerStopSignal: StopSignal {
+    let signal: ShutdownSignal
+    var isRequested: Bool { signal.isRequested }
+    func wait(timeout: Duration) -> Bool { signal.wait(timeout: timeout) }
 }
