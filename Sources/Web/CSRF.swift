@@ -8,6 +8,12 @@ public struct CSRF: Sendable {
         public var value: String
         /// A `Set-Cookie` header value when the browser does not hold a valid token yet, else nil.
         public var setCookie: String?
+
+        /// Creates a token value.
+        public init(value: String, setCookie: String?) {
+            self.value = value
+            self.setCookie = setCookie
+        }
     }
 
     /// The usual settings: cookie `csrf_token`, Secure, 12 hours.
