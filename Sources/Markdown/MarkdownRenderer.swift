@@ -8,7 +8,9 @@ internal import CCmark
 /// from escaped values. Safe to call from any thread.
 public enum MarkdownRenderer {
     /// Renders `markdown`; throws `MarkdownError` for input over `options.maxInputBytes` or a cmark failure.
-    public static func render(_ markdown: String, options: MarkdownOptions = .init()) throws -> MarkdownDocument {
+    public static func render(_ markdown: String, options: MarkdownOptions = .init()) throws(MarkdownError)
+        -> MarkdownDocument
+    {
         guard markdown.utf8.count <= options.maxInputBytes else {
             throw MarkdownError(kind: .inputTooLarge, call: "maxInputBytes")
         }

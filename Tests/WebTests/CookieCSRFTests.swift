@@ -37,22 +37,22 @@ struct CookieCSRFTests {
         let first = csrf.token(for: Request(method: "GET", path: "/"))
         #expect(first.value.utf8.count == 43)
         let cookie = try #require(first.setCookie)
-        #expect(cookie.hasPrefix("csrf_token=\(first.value); Path=/; Max-Age=43200; HttpOnly; Secure; SameSite=Lax"))
+        #expect(cookie.hasPrefix("__Host-csrf_token=\(first.value); Path=/; Max-Age=43200; HttpOnly; Secure; SameSite=Lax"))
         let again = csrf.token(
-            for: Request(method: "GET", path: "/", headers: ["Cookie": "csrf_token=\(first.value)"]))
+            for: Request(method: "GET", path: "/", headers: ["Cookie": "__Host-csrf_token=\(first.value)"]))
         #expect(again == CSRF.Token(value: first.value, setCookie: nil))
         #expect(csrf.token(for: Request(method: "GET", path: "/")).value != first.value)
     }
 
     @Test func csrfReissuesMalformedCookie() {
-        let token = CSRF.standard.token(for: Request(method: "GET", path: "/", headers: ["Cookie": "csrf_token=short"]))
+        let token = CSRF.standard.token(for: Request(method: "GET", path: "/", headers: ["Cookie": "__Host-csrf_token=short"]))
         #expect(token.value != "short")
         #expect(token.setCookie != nil)
     }
 
     @Test func csrfVerify() throws {
         let token = CSRF.standard.token(for: Request(method: "GET", path: "/")).value
-        let post = Request(method: "POST", path: "/reports", headers: ["Cookie": "csrf_token=\(token)"])
+        let post = Request(method: "POST", path: "/reports", headers: ["Cookie": "__Host-csrf_token=\(token)"])
         try CSRF.standard.verify(post, formToken: token)
 
         var tampered = Array(token)
@@ -63,6 +63,10 @@ struct CookieCSRFTests {
             #expect(error?.status == 403)
             #expect(error?.code == "csrf_failed")
         }
+        // A token in the non-prefixed cookie (which a subdomain could plant) is not accepted.
+        let planted = Request(method: "POST", path: "/reports", headers: ["Cookie": "csrf_token=\(token)"])
+        #expect(throws: HTTPError.self) { try CSRF.standard.verify(planted, formToken: token) }
+        #expect(CSRF(secure: false).cookieName == "csrf_token")
         let noCookie = Request(method: "POST", path: "/reports")
         #expect(throws: HTTPError.self) { try CSRF.standard.verify(noCookie, formToken: token) }
     }

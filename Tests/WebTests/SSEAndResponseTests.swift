@@ -102,3 +102,56 @@ struct ResponseTests {
         }
     }
 }
+
+/// Collects what a streaming body writes.
+final class RecordingWriter: BodyWriter {
+    var written: [UInt8] = []
+
+    func write(_ bytes: [UInt8]) throws { written += bytes }
+
+    func flush() throws {}
+}
+
+@Suite("Event stream responses")
+struct EventStreamTests {
+    @Test func eventStreamHeadersAndBody() throws {
+        let response = Response.eventStream { writer in
+            try writer.write(OutgoingEvent.retry(milliseconds: 2000))
+            try writer.write(OutgoingEvent(id: "1", event: "connected", data: "{}").encoded)
+            try writer.flush()
+        }
+        #expect(response.headers["Content-Type"] == "text/event-stream; charset=utf-8")
+        #expect(response.headers["Cache-Control"] == "no-cache")
+        #expect(response.headers["X-Accel-Buffering"] == "no")
+        guard case .stream(let produce) = response.body else {
+            Issue.record("expected a stream")
+            return
+        }
+        let writer = RecordingWriter()
+        try produce(writer)
+        #expect(String(decoding: writer.written, as: UTF8.self) == "retry: 2000\n\nid: 1\nevent: connected\ndata: {}\n\n")
+    }
+
+    @Test func headOfAStreamDoesNotRunIt() throws {
+        var router = Router<Void>()
+        router.get("/events") { _, _ in
+            .eventStream { _ in Issue.record("the producer must not run for HEAD") }
+        }
+        let response = try router.handle(Request(method: "HEAD", path: "/events"), context: ())
+        guard case .bytes(let bytes) = response.body else {
+            Issue.record("HEAD must not stream")
+            return
+        }
+        #expect(bytes.isEmpty)
+        #expect(response.headers["Content-Type"] == "text/event-stream; charset=utf-8")
+    }
+
+    @Test func lastEventIDFromHeaderThenQuery() throws {
+        #expect(try Request(method: "GET", path: "/e", query: "last_event_id=4", headers: ["Last-Event-ID": "9"])
+            .lastEventID() == "9")
+        #expect(try Request(method: "GET", path: "/e", query: "last_event_id=4").lastEventID() == "4")
+        #expect(try Request(method: "GET", path: "/e", headers: ["Last-Event-ID": " "]).lastEventID() == nil)
+        #expect(try Request(method: "GET", path: "/e").lastEventID() == nil)
+        #expect(throws: HTTPError.self) { try Request(method: "GET", path: "/e", query: "last_event_id=%zz").lastEventID() }
+    }
+}
