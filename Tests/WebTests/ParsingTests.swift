@@ -30,6 +30,12 @@ struct ParsingTests {
         #expect(form["tag"] == "a")
     }
 
+    @Test func separatorsFollowedByCombiningMarksStillSeparate() throws {
+        let form = try URLEncodedForm(parsing: "a=1&\u{301}b=2&c=\u{301}3")
+        #expect(form.fields.map(\.name) == ["a", "\u{301}b", "c"])
+        #expect(form["c"] == "\u{301}3")
+    }
+
     @Test func formValueMayContainEquals() throws {
         #expect(try URLEncodedForm(parsing: "token=abc==")["token"] == "abc==")
     }

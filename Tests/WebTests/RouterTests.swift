@@ -60,6 +60,11 @@ struct RouterTests {
         #expect(throws: HTTPError.notFound()) { try run("GET", "/static") }
     }
 
+    @Test func slashBeforeCombiningMarkStillSeparates() throws {
+        #expect(body(try run("GET", "/reports/\u{301}x")) == "report \u{301}x ctx")
+        #expect(throws: HTTPError.notFound()) { try run("GET", "/static/a/\u{301}/..") }
+    }
+
     @Test func unknownPathIs404() {
         #expect(throws: HTTPError.notFound()) { try run("GET", "/nope") }
         #expect(throws: HTTPError.notFound()) { try run("GET", "/reports/a/b") }

@@ -73,7 +73,7 @@ struct ResponseTests {
     @Test(arguments: [
         "https://evil.example/", "//evil.example", "/\\evil.example", "\\\\evil.example", "javascript:alert(1)",
         "http:evil.example", "", " /x", "/x\r\nSet-Cookie: a=1", "https://ml.example.evil.example/",
-        "https://ml.exampleevil/", "relative/path", "/a b",
+        "https://ml.exampleevil/", "relative/path", "/a b", "//\u{301}evil.example", "/\u{FF0F}evil.example",
     ])
     func redirectRefusesOffSiteTargets(_ target: String) {
         let error = #expect(throws: HTTPError.self) {
