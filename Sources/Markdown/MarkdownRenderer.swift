@@ -40,7 +40,9 @@ public enum MarkdownRenderer {
         var title: String?
         for node in tree.nodes(where: { $0 == CMARK_NODE_HEADING }) {
             let level = Int(cmark_node_get_heading_level(node))
-            let text = CmarkNode.plainText(of: node)
+            var text = CmarkNode.plainText(of: node)
+            // Citation markers belong in the body, not in a table of contents or a page title.
+            if options.citationLinks { text = CitationScanner.removingMarkers(from: text) }
             if level == 1, title == nil, !text.isEmpty { title = text }
             guard (1...4).contains(level) else { continue }
             anchored.append((node, Heading(level: level, text: text, anchor: anchors.allocate(for: text))))
@@ -125,6 +127,12 @@ enum CitationScanner {
     enum Piece: Equatable {
         case text(String)
         case citation(number: Int, marker: String)
+    }
+
+    /// `text` without its citation markers, spaces collapsed.
+    static func removingMarkers(from text: String) -> String {
+        split(text).compactMap { if case .text(let plain) = $0 { plain } else { nil } }.joined()
+            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
     static func split(_ text: String) -> [Piece] {

@@ -87,6 +87,14 @@ struct RenderingTests {
         #expect(html.contains("see [7] here"))
     }
 
+    @Test func citationMarkersStayOutOfTOCAndTitle() throws {
+        let document = try MarkdownRenderer.render("# Solar [1]\n\n## Market size [2][3]\n", options: .init(citationLinks: true))
+        #expect(document.title == "Solar")
+        #expect(document.headings.map(\.text) == ["Solar", "Market size"])
+        #expect(document.headings.map(\.anchor) == ["solar", "market-size"])
+        #expect(document.html.contains(##"<h2 id="market-size">Market size <a href="#ref-2" class="cite">[2]</a>"##))
+    }
+
     @Test func citationsOffByDefault() throws {
         #expect(!(try MarkdownRenderer.render("claim [1]").html.contains("cite")))
     }
