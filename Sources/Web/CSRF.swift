@@ -8,9 +8,15 @@ public struct CSRF: Sendable {
         public var value: String
         /// A `Set-Cookie` header value when the browser does not hold a valid token yet, else nil.
         public var setCookie: String?
+
+        /// Creates a token value.
+        public init(value: String, setCookie: String?) {
+            self.value = value
+            self.setCookie = setCookie
+        }
     }
 
-    /// The usual settings: cookie `csrf_token`, Secure, 12 hours.
+    /// The usual settings: cookie `__Host-csrf_token`, Secure, 12 hours.
     public static let standard = CSRF()
 
     /// Name of the cookie holding the token.
@@ -22,10 +28,12 @@ public struct CSRF: Sendable {
     /// Whether the cookie is `Secure` (true behind TLS, which is how Marketlens is served).
     public var secure: Bool
 
-    /// Creates a configuration.
-    public init(cookieName: String = "csrf_token", formField: String = "csrf_token", maxAge: Int = 12 * 3600,
+    /// Creates a configuration. Without a `cookieName`, a secure cookie is called `__Host-csrf_token`: browsers
+    /// then only accept it from this exact host over HTTPS with `Path=/`, so a sibling subdomain cannot plant
+    /// a token of its choosing (the classic hole in double-submit cookies). An insecure one is `csrf_token`.
+    public init(cookieName: String? = nil, formField: String = "csrf_token", maxAge: Int = 12 * 3600,
                 secure: Bool = true) {
-        self.cookieName = cookieName
+        self.cookieName = cookieName ?? (secure ? "__Host-csrf_token" : "csrf_token")
         self.formField = formField
         self.maxAge = maxAge
         self.secure = secure

@@ -40,7 +40,7 @@ public struct ErrorResponder: Sendable {
                 ])
         }
         var response = request.wantsJSON ? httpError.jsonResponse() : htmlResponse(for: httpError, request: request)
-        if request.method.uppercased() == "HEAD" { response = Router<Void>.droppingBody(response) }
+        if request.method.uppercased() == "HEAD" { response = response.withoutBody() }
         return response
     }
 

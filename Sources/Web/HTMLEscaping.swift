@@ -36,7 +36,7 @@ public enum HTMLEscaping {
         }
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         let host = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
-        let hostName = host.hasPrefix("[") ? host : (host.split(separator: ":").first ?? "")
+        let hostName = host.hasPrefix("[") ? host : (host.split(separator: ":", omittingEmptySubsequences: false).first ?? "")
         return hostName.isEmpty ? nil : trimmed
     }
 }

@@ -67,18 +67,31 @@ extension Response {
         return Response(status: status.rawValue, headers: ["Location": location])
     }
 
-    /// Whether `location` stays on this site; see `redirect(to:status:allowedOrigin:)`.
+    /// Whether `location` stays on this site; see `redirect(to:status:allowedOrigin:)`. Only printable ASCII
+    /// is accepted (a `Location` must be percent-encoded anyway), which also rules out tricks with combining
+    /// marks or look-alike slashes; checks run on bytes.
     public static func isSafeRedirectTarget(_ location: String, allowedOrigin: String? = nil) -> Bool {
+        let bytes = Array(location.utf8)
         // Control characters would allow header injection; backslashes are read as slashes by browsers.
-        guard !location.isEmpty, !location.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }),
-            !location.contains("\\")
-        else { return false }
-        if location.hasPrefix("/") { return !location.hasPrefix("//") }
-        if let origin = allowedOrigin, !origin.isEmpty {
-            let base = origin.hasSuffix("/") ? String(origin.dropLast()) : origin
-            return location.lowercased() == base.lowercased() || location.lowercased().hasPrefix(base.lowercased() + "/")
+        guard !bytes.isEmpty, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) else {
+            return false
         }
-        return false
+        if bytes[0] == UInt8(ascii: "/") { return bytes.count == 1 || bytes[1] != UInt8(ascii: "/") }
+        guard let origin = allowedOrigin?.lowercased(), !origin.isEmpty else { return false }
+        let base = Array((origin.hasSuffix("/") ? String(origin.dropLast()) : origin).utf8)
+        let lower = Array(location.lowercased().utf8)
+        return lower == base || lower.starts(with: base + [UInt8(ascii: "/")])
+    }
+
+    /// This response without its body (for HEAD), keeping the `Content-Length` a GET would have had; a stream
+    /// is dropped without running.
+    public func withoutBody() -> Response {
+        var copy = self
+        if case .bytes(let bytes) = body, copy.headers["Content-Length"] == nil {
+            copy.headers["Content-Length"] = String(bytes.count)
+        }
+        copy.body = .bytes([])
+        return copy
     }
 
     /// This response with `Cache-Control` set.

@@ -75,12 +75,14 @@ struct RoutePattern: Sendable, Equatable {
     /// Splits a raw request path into strictly decoded segments. Nil for a path that cannot match any route
     /// (no leading `/`, or an empty segment as in `//x` or `/x/`); throws 400 for bad percent-encoding.
     static func split(_ path: String) throws(HTTPError) -> [String]? {
-        guard path.hasPrefix("/") else { return nil }
-        if path == "/" { return [] }
+        let bytes = path.utf8
+        guard bytes.first == UInt8(ascii: "/") else { return nil }
+        if bytes.count == 1 { return [] }
         var segments: [String] = []
-        for part in path.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
+        // Split on bytes, not Characters: `/` followed by a combining mark is still a separator.
+        for part in bytes.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
             guard !part.isEmpty else { return nil }
-            segments.append(try PercentDecoding.decode(part, plusAsSpace: false))
+            segments.append(try PercentDecoding.decode(Substring(part), plusAsSpace: false))
         }
         return segments
     }

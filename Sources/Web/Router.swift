@@ -89,7 +89,7 @@ public struct Router<Context>: Sendable {
             var routed = request
             routed.parameters = parameters
             let response = try handler(routed, context)
-            return dropBody ? Self.droppingBody(response) : response
+            return dropBody ? response.withoutBody() : response
         case .notFound:
             throw HTTPError.notFound()
         case .methodNotAllowed(let allowed):
@@ -108,16 +108,6 @@ public struct Router<Context>: Sendable {
         } catch {
             return errors.response(for: error, request: request)
         }
-    }
-
-    /// `response` without its body, keeping the length a `GET` would have had.
-    static func droppingBody(_ response: Response) -> Response {
-        var copy = response
-        if case .bytes(let bytes) = response.body, copy.headers["Content-Length"] == nil {
-            copy.headers["Content-Length"] = String(bytes.count)
-        }
-        copy.body = .bytes([])
-        return copy
     }
 
     private func redirectWithoutTrailingSlash(_ request: Request) -> RouteMatch<Context>? {

@@ -42,18 +42,20 @@ public struct URLEncodedForm: Sendable, Equatable {
     public init(parsing input: String, limits: Limits = Limits()) throws(HTTPError) {
         guard input.utf8.count <= limits.maxBytes else { throw HTTPError.payloadTooLarge() }
         var fields: [Field] = []
-        for pair in input.split(separator: "&", omittingEmptySubsequences: true) {
+        // Split on bytes, not Characters: a combining mark after `&` or `=` must not glue them to the next text.
+        for pairBytes in input.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             guard fields.count < limits.maxFields else {
                 throw HTTPError.payloadTooLarge("The request has too many fields.")
             }
-            guard pair.utf8.count <= limits.maxFieldBytes else {
+            guard pairBytes.count <= limits.maxFieldBytes else {
                 throw HTTPError.payloadTooLarge("A field in the request is too large.")
             }
+            let pair = Substring(pairBytes)
             let name: Substring
             let value: Substring
-            if let equals = pair.firstIndex(of: "=") {
+            if let equals = pairBytes.firstIndex(of: UInt8(ascii: "=")) {
                 name = pair[..<equals]
-                value = pair[pair.index(after: equals)...]
+                value = pair[pair.utf8.index(after: equals)...]
             } else {
                 name = pair
                 value = ""
