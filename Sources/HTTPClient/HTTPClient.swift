@@ -1,0 +1,76 @@
+internal import CCurl
+
+/// Runs libcurl's one-time global setup on first use (thread-safe through Swift's lazy global initialisation).
+private let curlGlobalInitResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+
+/// A blocking HTTP client for one thread: reuses its easy handle, so connections, DNS answers and TLS
+/// sessions carry over between requests. Create one per thread, inside that thread.
+public final class HTTPClient {
+    private let handle: HTTPEasyHandle
+
+    /// Initialises libcurl once for the process. Call from `main` before starting threads; also done lazily.
+    public static func globalInitialize() {
+        _ = curlGlobalInitResult
+    }
+
+    /// Creates a client with its own easy handle.
+    public init() throws {
+        handle = try HTTPEasyHandle()
+    }
+
+    /// Sends `request` and reads the whole response. A 4xx or 5xx status is returned, not thrown.
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        var body: [UInt8] = []
+        let head = try stream(request, onHead: { _ in true }, onBytes: { chunk in
+            body.append(contentsOf: chunk)
+            return true
+        })
+        return HTTPResponse(head: head, body: body)
+    }
+
+    /// Sends `request` and hands the body over as it arrives.
+    ///
+    /// `onHead` runs once with the final status and headers; returning false aborts with
+    /// ``HTTPClientError/Kind-swift.enum/aborted``. `onBytes` runs for each chunk; returning false stops reading,
+    /// which is a clean end (the connection is closed). Returns the head.
+    public func stream(
+        _ request: HTTPRequest,
+        onHead: (HTTPResponseHead) -> Bool,
+        onBytes: ([UInt8]) -> Bool
+    ) throws -> HTTPResponseHead {
+        try withoutActuallyEscaping(onHead) { onHead in
+            try withoutActuallyEscaping(onBytes) { onBytes in
+                try perform(request, onHead: onHead, onBytes: onBytes)
+            }
+        }
+    }
+
+    private func perform(
+        _ request: HTTPRequest,
+        onHead: @escaping (HTTPResponseHead) -> Bool,
+        onBytes: @escaping ([UInt8]) -> Bool
+    ) throws -> HTTPResponseHead {
+        let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes)
+        // The state must not outlive this call (withoutActuallyEscaping checks), and curl must not keep
+        // pointers into it: reset the handle before returning.
+        defer { handle.reset() }
+        try handle.configure(for: request, state: state)
+        let code = withExtendedLifetime(state) { curl_easy_perform(handle.raw) }
+        return try HTTPClient.outcome(of: code, handle: handle, state: state)
+    }
+
+    /// Turns a finished transfer into its head or an error; shared with ``HTTPStreamSet``.
+    static func outcome(of code: CURLcode, handle: HTTPEasyHandle, state: HTTPTransferState) throws -> HTTPResponseHead {
+        if code == CURLE_OK || (state.stoppedByReader && !state.stalled && !state.cancelled) {
+            if let head = state.completedHead(status: handle.responseCode) {
+                return head
+            }
+        }
+        if state.headRejected || state.cancelled {
+            throw HTTPClientError(
+                kind: .aborted, code: Int32(bitPattern: code.rawValue), call: "curl_easy_perform",
+                requestNotSent: false, target: state.target, detail: "aborted by the caller")
+        }
+        throw HTTPClientError(code: code, state: state, call: "curl_easy_perform", requestStarted: handle.requestStarted)
+    }
+}
