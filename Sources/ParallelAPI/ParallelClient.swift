@@ -114,7 +114,7 @@ public final class ParallelClient {
         }
         let error = ParallelError.api(status: status, refID: parsed.refID, message: redact(parsed.message),
                                       retryable: retryable)
-        logger.info("Parallel API error", metadata: [
+        logger.debug("Parallel API error", metadata: [
             "status": "\(status)", "ref_id": "\(parsed.refID ?? "-")",
         ])
         return error
