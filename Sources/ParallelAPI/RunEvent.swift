@@ -142,7 +142,7 @@ public struct ProgressStats: Sendable, Hashable, Decodable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        progressMeter = try? container.decodeIfPresent(Double.self, forKey: .progressMeter)
+        progressMeter = try container.decodeIfPresent(Double.self, forKey: .progressMeter)
         if let sources = try? container.nestedContainer(keyedBy: SourceKeys.self, forKey: .sourceStats) {
             numSourcesConsidered = try? sources.decodeIfPresent(Int.self, forKey: .considered)
             numSourcesRead = try? sources.decodeIfPresent(Int.self, forKey: .read)
