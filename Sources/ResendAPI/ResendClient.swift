@@ -131,7 +131,7 @@ public final class ResendClient {
         let error = ResendError.api(status: status, name: name, message: message,
                                     retryable: ResendError.isRetryable(status: status, name: name),
                                     retryAfter: retryAfter)
-        logger.info("Resend API error", metadata: ["status": "\(status)", "name": "\(name ?? "-")"])
+        logger.debug("Resend API error", metadata: ["status": "\(status)", "name": "\(name ?? "-")"])
         return error
     }
 }
