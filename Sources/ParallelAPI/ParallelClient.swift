@@ -107,7 +107,7 @@ public final class ParallelClient {
     func apiError(status: Int, body: [UInt8], head: HTTPResponseHead?) -> ParallelError {
         let parsed = ErrorBody.parse(body, status: status)
         var retryable = RetryPolicy.isRetryableStatus(status)
-        switch head?.header("x-should-retry")?.lowercased() {
+        switch head?.header("x-should-retry")?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() {
         case "true": retryable = true
         case "false": retryable = false
         default: break

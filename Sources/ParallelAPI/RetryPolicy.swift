@@ -37,7 +37,7 @@ public struct RetryPolicy: Sendable {
 
     /// Whether an HTTP answer with this status (and `x-should-retry` header) should be repeated for this kind of call.
     public func shouldRetry(status: Int, shouldRetryHeader: String?, kind: CallKind) -> Bool {
-        let override = shouldRetryHeader?.trimmingCharacters(in: .whitespaces).lowercased()
+        let override = shouldRetryHeader?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         switch kind {
         case .create:
             // A `true` override is not trusted here: a repeated create can make a duplicate run.
@@ -75,10 +75,10 @@ public struct RetryPolicy: Sendable {
 
     /// The delay the server asked for, in seconds, or nil when no header gives one.
     static func serverDelay(retryAfterMS: String?, retryAfter: String?, now: Date) -> Double? {
-        if let text = retryAfterMS?.trimmingCharacters(in: .whitespaces), let ms = Double(text) {
+        if let text = retryAfterMS?.trimmingCharacters(in: .whitespacesAndNewlines), let ms = Double(text) {
             return ms / 1000
         }
-        guard let text = retryAfter?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let text = retryAfter?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
         if let seconds = Double(text) { return seconds }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -60,7 +60,11 @@ public final class ResendClient {
     public func send(_ message: EmailMessage, idempotencyKey: String? = nil) throws(ResendError) -> String {
         let body: [UInt8]
         do {
-            body = Array(try JSONEncoder().encode(message))
+            // Sorted keys: the same message must give the same bytes, or a retry under the same Idempotency-Key
+            // is refused as "a different payload" (409 invalid_idempotent_request).
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            body = Array(try encoder.encode(message))
         } catch {
             throw .invalidRequest("message could not be encoded")
         }
@@ -127,7 +131,7 @@ public final class ResendClient {
             message = words.isEmpty ? "HTTP \(status) with an empty body" : String(words.joined(separator: " ").prefix(300))
         }
         message = Redaction.redact(message, secret: configuration.apiKey)
-        let retryAfter = response.header("retry-after").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let retryAfter = response.header("retry-after").flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         let error = ResendError.api(status: status, name: name, message: message,
                                     retryable: ResendError.isRetryable(status: status, name: name),
                                     retryAfter: retryAfter)

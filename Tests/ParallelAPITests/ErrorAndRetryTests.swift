@@ -74,6 +74,7 @@ struct ErrorAndRetryTests {
         let now = Date(timeIntervalSince1970: 1_767_225_600)
         #expect(policy.delay(retry: 0, retryAfterMS: "1500", retryAfter: "30", now: now) == 1.5)
         #expect(policy.delay(retry: 0, retryAfterMS: nil, retryAfter: "2", now: now) == 2)
+        #expect(policy.delay(retry: 0, retryAfterMS: nil, retryAfter: " 3\r\n", now: now) == 3)
         let date = "Thu, 01 Jan 2026 00:00:05 GMT"  // 5 s after `now`
         #expect(abs(policy.delay(retry: 0, retryAfterMS: nil, retryAfter: date, now: now) - 5) < 0.001)
         // Outside (0, 60]: ignored, back to exponential backoff.
