@@ -166,11 +166,13 @@ final class HTTPEasyHandle {
         return code
     }
 
-    /// Whether curl handed any request bytes to the connection (it counts them when it queues the request,
-    /// so zero means nothing can have reached the server).
+    /// Whether curl got as far as sending the request: it records the pre-transfer time just before, and
+    /// counts the request size once queued. Both still zero means nothing can have reached the server.
     var requestStarted: Bool {
         var requestSize = 0
         _ = ml_curl_easy_getinfo_long(raw, CURLINFO_REQUEST_SIZE, &requestSize)
-        return requestSize > 0
+        var pretransfer = 0.0
+        _ = ml_curl_easy_getinfo_double(raw, CURLINFO_PRETRANSFER_TIME, &pretransfer)
+        return requestSize > 0 || pretransfer > 0
     }
 }

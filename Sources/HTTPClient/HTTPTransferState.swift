@@ -71,8 +71,12 @@ final class HTTPTransferState {
         guard shouldContinue else { return false }
         // Trailers and anything after the final head are of no interest.
         guard head == nil else { return true }
-        var line = Substring(String(decoding: bytes, as: UTF8.self))
-        while let last = line.last, last == "\r" || last == "\n" { line.removeLast() }
+        var length = bytes.count
+        while length > 0, bytes[length - 1] == UInt8(ascii: "\n") || bytes[length - 1] == UInt8(ascii: "\r") {
+            length -= 1
+        }
+        // Header bytes are ASCII in practice; UTF-8 with replacement keeps odd values readable.
+        let line = Substring(String(decoding: UnsafeBufferPointer(rebasing: bytes[..<length]), as: UTF8.self))
         if line.hasPrefix("HTTP/") {
             // A new status line starts a new head: forget a 100 Continue's, a proxy CONNECT's, a redirect's.
             let parts = line.split(separator: " ", maxSplits: 2)
