@@ -55,7 +55,9 @@ public struct ChatMessage: Sendable, Hashable, Codable {
 
 /// `response_format`: text, any JSON object, or a named JSON schema.
 public enum ChatResponseFormat: Sendable, Hashable, Encodable {
+    /// Free text.
     case text
+    /// Any JSON object.
     case jsonObject
     /// `{"type":"json_schema","json_schema":{name, schema, strict?}}`.
     case jsonSchema(name: String, schema: JSONValue, strict: Bool? = nil)

@@ -1,6 +1,19 @@
 /// A run's status; unknown values are kept rather than failing the decode (§2.2).
 public enum RunStatus: Sendable, Hashable, Codable, RawRepresentable, CustomStringConvertible {
-    case queued, running, actionRequired, cancelling, completed, failed, cancelled
+    /// Accepted, not started.
+    case queued
+    /// Executing.
+    case running
+    /// `action_required`: undocumented and not active; treat as stalled (poll slowly, alert).
+    case actionRequired
+    /// Being cancelled (no cancel API exists upstream).
+    case cancelling
+    /// Done; the result is available.
+    case completed
+    /// Done with `error` set; `/result` answers 404.
+    case failed
+    /// Cancelled (terminal).
+    case cancelled
     /// A value this client does not know yet.
     case unknown(String)
 
