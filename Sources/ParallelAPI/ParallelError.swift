@@ -16,13 +16,14 @@ public enum ParallelError: Error, Sendable, CustomStringConvertible, CustomDebug
     case notFoundOrFailed(refID: String?, message: String)
     /// The request could not be built (bad base URL, unencodable body).
     case invalidRequest(String)
+    /// A run's event stream kept ending without a terminal state (`RunEventFollower` gave up); poll instead.
+    case streamExhausted(connections: Int)
 
     /// Whether trying the same call again later is sensible (§1.4: 408, 409, 429, 5xx and transport failures).
     public var isRetryable: Bool {
         switch self {
         case .api(_, _, _, let retryable): return retryable
-        case .transport: return true
-        case .stillActive: return true
+        case .transport, .stillActive, .streamExhausted: return true
         case .createUncertain, .decoding, .notFoundOrFailed, .invalidRequest: return false
         }
     }
@@ -54,6 +55,8 @@ public enum ParallelError: Error, Sendable, CustomStringConvertible, CustomDebug
             return "Parallel run failed or not found\(refID.map { " (ref \($0))" } ?? ""): \(message)"
         case .invalidRequest(let what):
             return "Parallel request could not be built: \(what)"
+        case .streamExhausted(let connections):
+            return "Parallel event stream ended \(connections) times without a terminal state"
         }
     }
 

@@ -91,7 +91,7 @@ public struct RunEventFollower {
             case .finish:
                 return finish(runID: runID, state: state, source: source, shouldStop: shouldStop)
             case .giveUp, .checkRun:
-                let error = lastError ?? .decoding("event stream kept closing without a terminal state")
+                let error = lastError ?? .streamExhausted(connections: state.connections)
                 logger.warning("Giving up following Parallel run events", metadata: [
                     "run_id": "\(runID)", "connections": "\(state.connections)", "error": "\(error)",
                 ])

@@ -216,7 +216,7 @@ struct FollowerTests {
         }
         #expect(delays == [1, 1, 2, 3])
         #expect(source.connectCount == 5)
-        guard case .gaveUp(_, let lastRun) = outcome else { Issue.record("\(outcome)"); return }
+        guard case .gaveUp(.streamExhausted(5), let lastRun) = outcome else { Issue.record("\(outcome)"); return }
         #expect(lastRun?.status == .running)
     }
 

@@ -243,4 +243,33 @@ struct SimIntegrationTests {
         }
         #expect(try sim.requests(path: "/v1/tasks/runs/\(run.runID)").filter { $0.method == "GET" }.count == 3)
     }
+
+    @Test func createTimeoutIsUncertainAndTheRunExists() throws {
+        let sim = try SimProcess()
+        try sim.fault("create", "create_timeout;seconds=4")
+        #expect {
+            try sim.client(createTimeout: 1).createRun(Self.input())
+        } throws: { error in
+            guard case .createUncertain(.transport(let transport)) = error as? ParallelError else { return false }
+            return transport.kind == .timedOut
+        }
+        // Exactly one POST went out, and the run exists upstream: the caller must reconcile, not create again.
+        #expect(try sim.requests(path: "/v1/tasks/runs").filter { $0.method == "POST" }.count == 1)
+        #expect(try sim.control("GET", "/health")["runs"]?.doubleValue == 1)
+    }
+
+    @Test func errorEventsMidStreamAreDelivered() throws {
+        let sim = try SimProcess()
+        let client = try sim.client()
+        let survives = try client.createRun(Self.input(duration: 60, fault: "stream_error_event;then=continue"))
+        let first = Self.follow(client, runID: survives.runID)
+        #expect(first.events.contains { if case .error = $0 { return true } else { return false } })
+        guard case .finished(let run, _) = first.outcome else { Issue.record("\(first.outcome)"); return }
+        #expect(run.status == .completed)
+
+        let fails = try client.createRun(Self.input(duration: 60, fault: "stream_error_event;then=fail"))
+        let second = Self.follow(client, runID: fails.runID)
+        guard case .finished(let failed, let output) = second.outcome else { Issue.record("\(second.outcome)"); return }
+        #expect(failed.status == .failed && output == nil && failed.error != nil)
+    }
 }

@@ -77,9 +77,11 @@ final class SimProcess {
     deinit { stop() }
 
     /// A client for this simulator with fast retries.
-    func client(apiKey: String = SimProcess.apiKey, initialDelay: Double = 0.02) throws -> ParallelClient {
+    func client(apiKey: String = SimProcess.apiKey, initialDelay: Double = 0.02, createTimeout: Double = 10) throws
+        -> ParallelClient
+    {
         try ParallelClient(configuration: ParallelConfiguration(
-            baseURL: parallelURL, apiKey: apiKey, createTimeout: 10,
+            baseURL: parallelURL, apiKey: apiKey, createTimeout: createTimeout,
             retryPolicy: RetryPolicy(initialDelay: initialDelay, maxDelay: 0.2)))
     }
 
