@@ -100,11 +100,15 @@ py_dirs=()
 for d in tests/stack tests/conformance tests/browser; do
     [[ -d "$d" ]] && compgen -G "$d/test_*.py" >/dev/null && py_dirs+=("$d")
 done
-log "pytest ${py_dirs[*]}"
-# shellcheck disable=SC2086
-if .venv/bin/python -m pytest -p no:cacheprovider -ra ${PYTEST_ARGS:-} "${py_dirs[@]}"; then
-    record "pytest (${py_dirs[*]})" passed
+if ((${#py_dirs[@]} == 0)); then
+    record "pytest (no test directories)" failed
 else
-    record "pytest (${py_dirs[*]})" failed
+    log "pytest ${py_dirs[*]}"
+    # shellcheck disable=SC2086
+    if .venv/bin/python -m pytest -p no:cacheprovider -ra ${PYTEST_ARGS:-} "${py_dirs[@]}"; then
+        record "pytest (${py_dirs[*]})" passed
+    else
+        record "pytest (${py_dirs[*]})" failed
+    fi
 fi
 ((failed == 0))
