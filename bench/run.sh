@@ -26,7 +26,7 @@ fi
 
 RUN="$(mktemp -d /tmp/marketlens-bench.XXXXXX)"
 chmod 755 "$RUN"
-trap 'bash scripts/stack.sh down --run-dir "$RUN" >/dev/null 2>&1 || warn "teardown failed: $RUN"' EXIT
+trap 'bash scripts/stack.sh down --test --run-dir "$RUN" >/dev/null 2>&1 || warn "teardown failed: $RUN"' EXIT
 MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" \
     bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null
 eval "$(bash scripts/stack.sh env --run-dir "$RUN")"

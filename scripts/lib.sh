@@ -53,7 +53,22 @@ wait_until() {
 
 pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
 
-read_pid() { [[ -f "$1" ]] && tr -dc '0-9' < "$1" || true; }
+# Prints the pid in a pid file when that process is alive and is the one that wrote the file: a
+# process started after the file was written (pid reuse after a reboot) is not ours.
+read_pid() {
+    local file="$1" pid start_ticks btime ticks mtime
+    [[ -f "$file" ]] || return 0
+    pid="$(head -n 1 "$file" | tr -dc '0-9')"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+    start_ticks="$(awk '{sub(/.*\) /, ""); print $20}' "/proc/$pid/stat" 2>/dev/null)" || return 0
+    btime="$(awk '/^btime/ {print $2}' /proc/stat)"
+    ticks="$(getconf CLK_TCK)"
+    mtime="$(stat -c %Y "$file")"
+    if [[ -n "$start_ticks" ]] && (( btime + start_ticks / ticks > mtime + 2 )); then
+        return 0
+    fi
+    echo "$pid"
+}
 
 # Describes who listens on a TCP port, for error messages.
 port_owner() {

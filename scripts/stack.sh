@@ -235,7 +235,7 @@ start_nginx() {
 # then immediate) so a missing or broken script never leaves a server running on deleted files.
 stop_postgres() {
     local pid
-    pid="$(head -n 1 "$POSTGRES_DATA/postmaster.pid" 2>/dev/null | tr -dc '0-9' || true)"
+    pid="$(read_pid "$POSTGRES_DATA/postmaster.pid")"
     pid_alive "$pid" || return 0
     log "stopping PostgreSQL"
     if [[ -f "$postgres_sh" ]]; then
@@ -411,7 +411,7 @@ cmd_status() {
         if pid_alive "$pid"; then report upstream-sim up "pid $pid, $UPSTREAM_SIM_URL"; else report upstream-sim down ""; fi
     fi
     if [[ "${LOCAL_POSTGRES:-0}" == 1 ]]; then
-        pid="$(head -n 1 "$POSTGRES_DATA/postmaster.pid" 2>/dev/null | tr -dc '0-9' || true)"
+        pid="$(read_pid "$POSTGRES_DATA/postmaster.pid")"
         if pid_alive "$pid"; then
             report postgres up "pid $pid, 127.0.0.1:$POSTGRES_PORT, data $POSTGRES_DATA"
         else

@@ -57,7 +57,7 @@ teardown() {
         done
     fi
     log "stopping the test stack"
-    bash scripts/stack.sh down --run-dir "$RUN" || { warn "stack teardown failed"; rc=1; failed=1; }
+    bash scripts/stack.sh down --test --run-dir "$RUN" || { warn "stack teardown failed"; rc=1; failed=1; }
     if [[ -d "$RUN" && "${MARKETLENS_KEEP_RUN:-0}" != 1 ]]; then
         warn "the test run dir $RUN was not removed"; failed=1
     fi
