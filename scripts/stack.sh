@@ -453,13 +453,18 @@ cmd_run() {
     ok "open $MARKETLENS_URL   (press Ctrl-C to stop; worker log follows)"
     tail -n 0 -F "$MARKETLENS_LOG_DIR/marketlens.log" >&2 &
     tail_pid=$!
+    # Only builtins in this loop: Ctrl-C also hits our foreground children, and a killed helper
+    # must not look like a dead server.
+    local supervisor nginx_pid
+    supervisor="$(read_pid "$RUN/marketlens.pid")"
+    nginx_pid="$(read_pid "$RUN/nginx/nginx.pid")"
     while true; do
         sleep 2 &
         wait $! || true
-        if ! pid_alive "$(read_pid "$RUN/marketlens.pid")"; then
-            warn "marketlens serve exited"; stop_all 1
+        if ! kill -0 "$supervisor" 2>/dev/null; then
+            warn "marketlens serve exited"; tail_log "$MARKETLENS_LOG_DIR/marketlens.log"; stop_all 1
         fi
-        if ! pid_alive "$(read_pid "$RUN/nginx/nginx.pid")"; then
+        if ! kill -0 "$nginx_pid" 2>/dev/null; then
             warn "nginx exited"; tail_log "$MARKETLENS_LOG_DIR/nginx-error.log"; stop_all 1
         fi
     done

@@ -21,7 +21,7 @@ failed=0
 record() { results+=("$1: $2"); [[ "$2" == passed ]] || failed=1; }
 
 summary() {
-    local rc=$?
+    local rc="${1:-0}"
     echo
     echo "==================== make test summary ($((SECONDS - started)) s) ===================="
     local r
@@ -38,7 +38,7 @@ bash scripts/deps.sh
 log "building (debug, with tests)"
 if ! swift build --build-tests; then
     record "swift build" failed
-    summary
+    summary 1
     exit 1
 fi
 bin_path="$(swift build --show-bin-path)"
@@ -61,7 +61,7 @@ teardown() {
     if [[ -d "$RUN" && "${MARKETLENS_KEEP_RUN:-0}" != 1 ]]; then
         warn "the test run dir $RUN was not removed"; failed=1
     fi
-    (exit "$rc"); summary
+    summary "$rc"
     ((failed == 0 && rc == 0)) || exit 1
     exit 0
 }
