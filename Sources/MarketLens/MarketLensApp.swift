@@ -9,6 +9,8 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let renderer: PageRenderer
     public let metrics: RequestMetrics
     public let logger: Logger
+    /// Timing of batch screening (heartbeats, leases), read from the environment.
+    public let batchSettings: BatchSettings
     let router: Router<RequestContext>
     let errors: ErrorResponder
 
@@ -18,6 +20,7 @@ public struct MarketLensApp: RequestHandlerFactory {
         self.logger = logger
         renderer = try PageRenderer(directory: configuration.templatesDirectory)
         metrics = RequestMetrics(worker: worker)
+        batchSettings = BatchSettings(environment: ProcessInfo.processInfo.environment)
         router = Routes.make()
         errors = ErrorResponder(pageRenderer: ErrorPages(renderer: renderer), logger: logger)
     }
@@ -25,7 +28,9 @@ public struct MarketLensApp: RequestHandlerFactory {
     public func makeHandler() throws -> any RequestHandler { RequestThread(app: self) }
 
     /// The per-process background services, each run on a dedicated thread by the worker.
-    public var backgroundServices: [any BackgroundService] { [] }
+    public var backgroundServices: [any BackgroundService] {
+        [BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger)]
+    }
 }
 
 /// Answers requests on one thread: routing, error pages, metrics.

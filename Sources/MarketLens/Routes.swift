@@ -8,6 +8,15 @@ enum Routes {
         router.get("/healthz", HealthController.live)
         router.get("/readyz", HealthController.ready)
         router.get("/metrics", MetricsController.show)
+        router.post("/research/batch/stream", BatchController.stream)
+        router.post("/research/batch", BatchController.runSynchronously)
+        router.get("/research/batch/:id", BatchController.show)
+        router.get("/research/batch/:id/events", BatchController.events)
+        router.get("/batch", BatchPagesController.form)
+        router.post("/batch", BatchPagesController.submit)
+        router.get("/batch/:id", BatchPagesController.show)
+        router.get("/batch/:id.csv", BatchPagesController.csv)
+        router.get("/batch/:id.json", BatchPagesController.json)
         return router
     }
 }

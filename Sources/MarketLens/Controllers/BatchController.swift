@@ -1,0 +1,135 @@
+import Foundation
+import Postgres
+import Web
+
+/// The batch screening API of seed 001 (`/research/batch…`, JSON and SSE only).
+enum BatchController {
+    /// `POST /research/batch/stream`: validate (422 before any stream), store the batch, stream its events.
+    @Sendable static func stream(_ request: Request, _ context: RequestContext) throws -> Response {
+        let batch = try create(request, context)
+        return streamResponse(batch, resumeAfter: nil, context)
+    }
+
+    /// `POST /research/batch`: the same research, answered once as JSON when it has finished (202 with the
+    /// batch's address if it takes longer than `MARKETLENS_BATCH_SYNC_WAIT_SECONDS`).
+    @Sendable static func runSynchronously(_ request: Request, _ context: RequestContext) throws -> Response {
+        let batch = try create(request, context)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: context.app.batchSettings.syncWait)
+        let listener = try? Connection(url: context.app.configuration.databaseURL)
+        try? listener?.listen("batch_events")
+        while clock.now < deadline {
+            if let current = try context.database.withConnection({ try BatchStore.find(publicID: batch.publicID, on: $0) }),
+               current.isFinished {
+                return try Response.json(try BatchDocument.load(current, context), status: 200)
+            }
+            if let listener {
+                _ = try? listener.waitForNotifications(timeout: 0.5)
+            } else {
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+        }
+        return try Response.json(try BatchDocument.load(batch, context), status: 202)
+            .addingHeader("Location", "/research/batch/\(batch.publicID)")
+    }
+
+    /// `GET /research/batch/{id}`: the stored batch with its per-domain results.
+    @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
+        let batch = try find(request, context)
+        return try Response.json(try BatchDocument.load(batch, context))
+    }
+
+    /// `GET /research/batch/{id}/events`: the whole stream again, or from after `Last-Event-ID`.
+    @Sendable static func events(_ request: Request, _ context: RequestContext) throws -> Response {
+        let batch = try find(request, context)
+        var resume: Int?
+        if let text = try request.lastEventID() {
+            guard let value = Int(text), value >= 0 else {
+                throw HTTPError.badRequest("Last-Event-ID must be an event id from this stream.", code: "invalid_event_id")
+            }
+            resume = value
+        }
+        return streamResponse(batch, resumeAfter: resume, context)
+    }
+
+    static func create(_ request: Request, _ context: RequestContext) throws -> BatchRecord {
+        guard let type = request.contentType, type.isJSON else {
+            throw HTTPError.unsupportedMediaType(expected: "application/json")
+        }
+        let parsed = try BatchRequest.parse(json: request.body)
+        let batch = try context.database.withConnection { try BatchStore.create(parsed, on: $0) }
+        context.logger.info("batch created", metadata: ["batch": "\(batch.publicID)", "domains": "\(batch.domainCount)"])
+        return batch
+    }
+
+    static func find(_ request: Request, _ context: RequestContext) throws -> BatchRecord {
+        guard let id = request.parameters["id"],
+              let batch = try context.database.withConnection({ try BatchStore.find(publicID: id, on: $0) })
+        else { throw HTTPError.notFound("No batch with this id.") }
+        return batch
+    }
+
+    static func streamResponse(_ batch: BatchRecord, resumeAfter: Int?, _ context: RequestContext) -> Response {
+        let streamer = BatchStreamer(batch: batch, databaseURL: context.app.configuration.databaseURL,
+                                     settings: context.app.batchSettings, resumeAfter: resumeAfter,
+                                     logger: context.logger)
+        return BatchStreamer.response({ writer in
+            do {
+                try streamer.run(writer)
+            } catch is ClientGone {
+                return
+            }
+        }, batchID: batch.publicID)
+    }
+}
+
+/// The JSON of `GET /research/batch/{id}` (and of `POST /research/batch` once finished).
+struct BatchDocument: Encodable {
+    var batchID: String
+    var status: String
+    var researchGoal: String
+    var searchDepth: String
+    var processor: String
+    var maxParallelSearches: Int
+    var confidenceThreshold: Double
+    var createdAt: Double
+    var completedAt: Double?
+    var error: String?
+    var summary: BatchPayload.Summary
+    var results: [DomainResult]
+    var highConfidenceResults: [DomainResult]
+    var metrics: BatchPayload.Metrics
+    var eventsURL: String
+    var pageURL: String
+
+    enum CodingKeys: String, CodingKey {
+        case batchID = "batch_id", status, researchGoal = "research_goal", searchDepth = "search_depth", processor
+        case maxParallelSearches = "max_parallel_searches", confidenceThreshold = "confidence_threshold"
+        case createdAt = "created_at", completedAt = "completed_at", error, summary, results
+        case highConfidenceResults = "high_confidence_results", metrics, eventsURL = "events_url", pageURL = "page_url"
+    }
+
+    static func load(_ batch: BatchRecord, _ context: RequestContext) throws -> BatchDocument {
+        try context.database.withConnection { connection in
+            let results = try BatchStore.results(of: batch.id, on: connection)
+            let row = try connection.queryFirst(
+                """
+                SELECT (metrics->>'upstream_errors')::int AS errors, status,
+                       extract(epoch FROM coalesce(completed_at, now()) - coalesce(started_at, created_at))::float8 AS elapsed
+                FROM batches WHERE id = \(batch.id)
+                """)
+            let report = BatchReport(results: results, threshold: batch.confidenceThreshold,
+                                     elapsed: try row?.double("elapsed") ?? 0,
+                                     upstreamErrors: try row?.optionalInt("errors") ?? 0)
+            let current = try BatchStore.find(publicID: batch.publicID, on: connection) ?? batch
+            return BatchDocument(
+                batchID: batch.publicID, status: current.status, researchGoal: batch.researchGoal,
+                searchDepth: batch.searchDepth, processor: batch.processor, maxParallelSearches: batch.maxParallel,
+                confidenceThreshold: batch.confidenceThreshold, createdAt: batchTimestamp(batch.createdAt),
+                completedAt: current.completedAt.map { batchTimestamp($0) }, error: current.error,
+                summary: report.summary, results: results, highConfidenceResults: report.highConfidence,
+                metrics: report.metrics, eventsURL: "/research/batch/\(batch.publicID)/events",
+                pageURL: "/batch/\(batch.publicID)")
+        }
+    }
+}
