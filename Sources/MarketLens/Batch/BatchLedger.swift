@@ -113,16 +113,19 @@ struct BatchLedger {
     }
 
     /// Records run ids for rows that have none (a run id already recorded elsewhere is left alone).
-    func adopt(_ pairs: [(Int, String)]) throws {
+    @discardableResult
+    func adopt(_ pairs: [(Int, String)]) throws -> Int {
         try owned { connection in
+            var adopted = 0
             for (position, runID) in pairs {
-                try connection.execute(
+                adopted += try connection.execute(
                     """
                     UPDATE batch_results SET run_id = \(runID), status = 'running'
                     WHERE batch_id = \(batchID) AND position = \(position) AND run_id IS NULL
                       AND NOT EXISTS (SELECT 1 FROM batch_results WHERE run_id = \(runID))
                     """)
             }
+            return adopted
         }
     }
 

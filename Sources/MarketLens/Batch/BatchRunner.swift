@@ -29,10 +29,13 @@ struct BatchRunner: Sendable {
                     .fail("The Parallel API key is not configured.")
                 return
             }
-            let client = try ParallelClient(
-                configuration: ParallelConfiguration(baseURL: configuration.parallelBaseURL, apiKey: key), logger: log)
+            let parallel = ParallelConfiguration(baseURL: configuration.parallelBaseURL, apiKey: key)
+            // Two clients, two libcurl handles: results are fetched while the group stream is being read, and
+            // one easy handle cannot run a transfer from inside another of its own.
+            let client = try ParallelClient(configuration: parallel, logger: log)
+            let fetcher = try ParallelClient(configuration: parallel, logger: log)
             var work = BatchWork(ledger: BatchLedger(batchID: batchID, owner: owner, connection: connection),
-                                 client: client, settings: settings, stop: stop, logger: log)
+                                 client: client, fetcher: fetcher, settings: settings, stop: stop, logger: log)
             try work.drive()
         } catch {
             log.error("batch runner stopped on a database error", metadata: ["error": "\(error)"])
@@ -43,16 +46,21 @@ struct BatchRunner: Sendable {
 /// The state machine of one batch run by one owner.
 struct BatchWork {
     let ledger: BatchLedger
+    /// Group calls and the group event stream.
     let client: ParallelClient
+    /// Run results and run status, called while `client` streams.
+    let fetcher: ParallelClient
     let settings: BatchSettings
     let stop: any StopSignal
     let logger: Logger
     private var failures = 0
     private var adopted = false
 
-    init(ledger: BatchLedger, client: ParallelClient, settings: BatchSettings, stop: any StopSignal, logger: Logger) {
+    init(ledger: BatchLedger, client: ParallelClient, fetcher: ParallelClient, settings: BatchSettings,
+         stop: any StopSignal, logger: Logger) {
         self.ledger = ledger
         self.client = client
+        self.fetcher = fetcher
         self.settings = settings
         self.stop = stop
         self.logger = logger
@@ -88,6 +96,8 @@ struct BatchWork {
             let group = try client.createGroup(metadata: ["batch": .string(state.publicID)])
             try ledger.setGroup(group.taskgroupID)
             groupID = try ledger.load()?.taskgroupID
+            // A group we just created holds no runs yet: nothing to adopt.
+            adopted = groupID == group.taskgroupID
         }
         guard let groupID else { throw ParallelError.decoding("group id not stored") }
         if !adopted {
@@ -125,13 +135,13 @@ struct BatchWork {
         var sawTerminal = false
         let started = ContinuousClock.now
         let ledger = self.ledger
-        let client = self.client
+        let fetcher = self.fetcher
         let stop = self.stop
         let end = try client.groupEvents(groupID: groupID, lastEventID: cursor, timeout: settings.streamSlice,
                                          shouldStop: { stop.isRequested }) { event in
             do {
                 if case .state(let state) = event, state.run.status.isTerminal {
-                    try BatchWork.record(state.run, ledger: ledger, client: client)
+                    try BatchWork.record(state.run, ledger: ledger, client: fetcher)
                     sawTerminal = true
                 }
                 if case .error(let upstream) = event {
@@ -155,8 +165,8 @@ struct BatchWork {
     /// Asks for every active run directly (a safety net behind the event stream).
     private func reconcile() throws {
         for runID in try ledger.activeRunIDs() {
-            let run = try client.retrieveRun(runID)
-            if run.status.isTerminal { try Self.record(run, ledger: ledger, client: client) }
+            let run = try fetcher.retrieveRun(runID)
+            if run.status.isTerminal { try Self.record(run, ledger: ledger, client: fetcher) }
         }
     }
 
@@ -190,9 +200,8 @@ struct BatchWork {
             }
             return true
         }
-        guard !found.isEmpty else { return }
-        try ledger.adopt(found)
-        logger.info("batch adopted runs found in its group", metadata: ["count": "\(found.count)"])
+        let adopted = try ledger.adopt(found)
+        if adopted > 0 { logger.info("batch adopted runs found in its group", metadata: ["count": "\(adopted)"]) }
     }
 
     /// Counts an upstream failure; returns true when the batch was failed (fatal error or too many in a row).
