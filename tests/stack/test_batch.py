@@ -415,3 +415,26 @@ def test_batch_pages_show_results_and_downloads():
     assert download.json()["batch_id"] == batch_id
     form = requests.get(url("/batch"), verify=False, timeout=10)
     assert form.status_code == 200 and 'action="/batch"' in form.text
+
+
+def test_batch_form_posts_create_a_batch_or_show_each_problem():
+    session = requests.Session()
+    form = session.get(url("/batch"), verify=False, timeout=10)
+    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    bad = session.post(url("/batch"), data={"csrf_token": token, "research_goal": "", "company_domains":
+                                            "stripe.com\njavascript:alert(1)", "search_depth": "standard",
+                                            "max_parallel_searches": "99", "confidence_threshold": "0.7"},
+                       allow_redirects=False, verify=False, timeout=10)
+    assert bad.status_code == 422
+    assert "javascript:alert(1)" in bad.text and "<script" not in bad.text.split("</header>", 1)[1].split("<footer", 1)[0]
+    assert bad.text.count('class="field-error"') == 3
+    good = session.post(url("/batch"), data={"csrf_token": token, "research_goal": "AI fraud detection",
+                                             "company_domains": "stripe.com\npaypal.com", "search_depth": "quick",
+                                             "max_parallel_searches": "5", "confidence_threshold": "0.5"},
+                        allow_redirects=False, verify=False, timeout=10)
+    assert good.status_code == 303 and good.headers["Location"].startswith("/batch/bat_")
+    batch_id = good.headers["Location"].rsplit("/", 1)[1]
+    get_events(batch_id)
+    page = session.get(url(good.headers["Location"]), verify=False, timeout=10)
+    assert page.status_code == 200 and "quick" in page.text and "base" in page.text
+    assert requests.post(url("/batch"), data={"research_goal": "x"}, verify=False, timeout=10).status_code == 403
