@@ -62,14 +62,14 @@ struct BatchLedger {
     }
 
     func setGroup(_ groupID: String) throws {
-        try owned { connection in
+        _ = try owned { connection in
             try connection.execute(
                 "UPDATE batches SET taskgroup_id = \(groupID) WHERE id = \(batchID) AND taskgroup_id IS NULL")
         }
     }
 
     func setCursor(_ cursor: String) throws {
-        try owned { connection in
+        _ = try owned { connection in
             try connection.execute("UPDATE batches SET group_event_cursor = \(cursor) WHERE id = \(batchID)")
         }
     }
