@@ -56,11 +56,13 @@ public final class HTTPClient {
         defer { handle.reset() }
         try handle.configure(for: request, state: state)
         let code = withExtendedLifetime(state) { curl_easy_perform(handle.raw) }
-        return try HTTPClient.outcome(of: code, handle: handle, state: state)
+        return try HTTPClient.outcome(of: code, handle: handle, state: state, call: "curl_easy_perform")
     }
 
     /// Turns a finished transfer into its head or an error; shared with ``HTTPStreamSet``.
-    static func outcome(of code: CURLcode, handle: HTTPEasyHandle, state: HTTPTransferState) throws -> HTTPResponseHead {
+    static func outcome(
+        of code: CURLcode, handle: HTTPEasyHandle, state: HTTPTransferState, call: String
+    ) throws -> HTTPResponseHead {
         if code == CURLE_OK || (state.stoppedByReader && !state.stalled && !state.cancelled) {
             if let head = state.completedHead(status: handle.responseCode) {
                 return head
@@ -68,9 +70,9 @@ public final class HTTPClient {
         }
         if state.headRejected || state.cancelled {
             throw HTTPClientError(
-                kind: .aborted, code: Int32(bitPattern: code.rawValue), call: "curl_easy_perform",
+                kind: .aborted, code: Int32(bitPattern: code.rawValue), call: call,
                 requestNotSent: false, target: state.target, detail: "aborted by the caller")
         }
-        throw HTTPClientError(code: code, state: state, call: "curl_easy_perform", requestStarted: handle.requestStarted)
+        throw HTTPClientError(code: code, state: state, call: call, requestStarted: handle.requestStarted)
     }
 }
