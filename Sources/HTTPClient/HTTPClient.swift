@@ -7,6 +7,8 @@ private let curlGlobalInitResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_DE
 /// sessions carry over between requests. Create one per thread, inside that thread.
 public final class HTTPClient {
     private let handle: HTTPEasyHandle
+    /// Set during a transfer: a callback calling back into this client would reset the handle under curl.
+    private var busy = false
 
     /// Initialises libcurl once for the process. Call from `main` before starting threads; also done lazily.
     public static func globalInitialize() {
@@ -50,6 +52,13 @@ public final class HTTPClient {
         onHead: @escaping (HTTPResponseHead) -> Bool,
         onBytes: @escaping ([UInt8]) -> Bool
     ) throws -> HTTPResponseHead {
+        guard !busy else {
+            throw HTTPClientError(
+                kind: .other, code: Int32(bitPattern: CURLE_RECURSIVE_API_CALL.rawValue), call: "HTTPClient.stream",
+                requestNotSent: true, target: request.redactedTarget, detail: "called from inside a callback of this client")
+        }
+        busy = true
+        defer { busy = false }
         let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes)
         // The state must not outlive this call (withoutActuallyEscaping checks), and curl must not keep
         // pointers into it: reset the handle before returning.

@@ -23,7 +23,8 @@ public final class HTTPStreamSet {
         }
     }
 
-    private let multi: UnsafeMutableRawPointer
+    private let multiHandle: HTTPMultiHandle
+    private var multi: UnsafeMutableRawPointer { multiHandle.raw }
     private var entries: [String: Entry] = [:]
     private var byHandle: [UnsafeMutableRawPointer: Entry] = [:]
     /// libcurl refuses add/remove from inside its own callbacks: those wait here until `curl_multi_perform` returns.
@@ -33,14 +34,11 @@ public final class HTTPStreamSet {
 
     /// Creates an empty set.
     public init() throws {
-        HTTPClient.globalInitialize()
-        guard let handle = curl_multi_init() else {
-            throw HTTPClientError(
-                kind: .other, code: Int32(bitPattern: CURLE_FAILED_INIT.rawValue), call: "curl_multi_init",
-                requestNotSent: true)
-        }
-        multi = handle
+        multiHandle = try HTTPMultiHandle()
     }
+
+    /// A handle other threads may use to cut a waiting ``poll(timeout:)`` short.
+    public var waker: HTTPStreamSetWaker { HTTPStreamSetWaker(multi: multiHandle) }
 
     deinit {
         for entry in byHandle.values { curl_multi_remove_handle(multi, entry.handle.raw) }
@@ -48,7 +46,6 @@ public final class HTTPStreamSet {
         entries.removeAll()
         pendingAdds.removeAll()
         pendingDetaches.removeAll()
-        curl_multi_cleanup(multi)
     }
 
     /// How many streams are being followed.
@@ -96,8 +93,9 @@ public final class HTTPStreamSet {
         }
     }
 
-    /// Waits up to `timeout` seconds for network activity, moves every stream forward (running its callbacks)
-    /// and ends the finished ones. Returns how many streams are still followed.
+    /// Waits up to `timeout` seconds for network activity (or a ``HTTPStreamSetWaker/wakeUp()``), moves every
+    /// stream forward (running its callbacks) and ends the finished ones. Returns how many streams are still
+    /// followed. With nothing to follow it just waits.
     @discardableResult
     public func poll(timeout: Double) throws -> Int {
         let milliseconds = Int32(clamping: Int((max(0, timeout) * 1000).rounded()))

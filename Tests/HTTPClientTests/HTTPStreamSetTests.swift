@@ -192,3 +192,21 @@ struct HTTPStreamSetTests {
         #expect(elapsed >= 0.25 && elapsed < 1)
     }
 }
+
+@Suite("HTTPStreamSet waker")
+struct HTTPStreamSetWakerTests {
+    @Test func anotherThreadCutsAWaitShort() async throws {
+        let elapsed = try await onDedicatedThread {
+            let set = try HTTPStreamSet()
+            let waker = set.waker
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 0.2)
+                waker.wakeUp()
+            }
+            let started = now()
+            try set.poll(timeout: 5)
+            return now() - started
+        }
+        #expect(elapsed >= 0.15 && elapsed < 2)
+    }
+}
