@@ -35,14 +35,21 @@ public final class HTTPClient {
     /// `onHead` runs once with the final status and headers; returning false aborts with
     /// ``HTTPClientError/Kind-swift.enum/aborted``. `onBytes` runs for each chunk; returning false stops reading,
     /// which is a clean end (the connection is closed). Returns the head.
+    ///
+    /// `shouldStop` is asked about once a second, even while no byte arrives (so a quiet stream still notices
+    /// a shutdown); true ends the transfer like `onBytes` returning false (or, before any head, as
+    /// ``HTTPClientError/Kind-swift.enum/aborted``).
     public func stream(
         _ request: HTTPRequest,
         onHead: (HTTPResponseHead) -> Bool,
-        onBytes: ([UInt8]) -> Bool
+        onBytes: ([UInt8]) -> Bool,
+        shouldStop: () -> Bool = { false }
     ) throws -> HTTPResponseHead {
         try withoutActuallyEscaping(onHead) { onHead in
             try withoutActuallyEscaping(onBytes) { onBytes in
-                try perform(request, onHead: onHead, onBytes: onBytes)
+                try withoutActuallyEscaping(shouldStop) { shouldStop in
+                    try perform(request, onHead: onHead, onBytes: onBytes, shouldStop: shouldStop)
+                }
             }
         }
     }
@@ -50,7 +57,8 @@ public final class HTTPClient {
     private func perform(
         _ request: HTTPRequest,
         onHead: @escaping (HTTPResponseHead) -> Bool,
-        onBytes: @escaping ([UInt8]) -> Bool
+        onBytes: @escaping ([UInt8]) -> Bool,
+        shouldStop: @escaping () -> Bool
     ) throws -> HTTPResponseHead {
         guard !busy else {
             throw HTTPClientError(
@@ -59,7 +67,7 @@ public final class HTTPClient {
         }
         busy = true
         defer { busy = false }
-        let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes)
+        let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes, shouldStop: shouldStop)
         // The state must not outlive this call (withoutActuallyEscaping checks), and curl must not keep
         // pointers into it: reset the handle before returning.
         defer { handle.reset() }
@@ -72,10 +80,16 @@ public final class HTTPClient {
     static func outcome(
         of code: CURLcode, handle: HTTPEasyHandle, state: HTTPTransferState, call: String
     ) throws -> HTTPResponseHead {
-        if code == CURLE_OK || (state.stoppedByReader && !state.stalled && !state.cancelled) {
-            if let head = state.completedHead(status: handle.responseCode) {
-                return head
-            }
+        if state.stoppedByReader, !state.stalled, !state.cancelled, let head = state.head {
+            return head
+        }
+        if code == CURLE_OK, !state.stoppedByReader, let head = state.completedHead(status: handle.responseCode) {
+            return head
+        }
+        if state.stoppedByReader && !state.stalled {
+            throw HTTPClientError(
+                kind: .aborted, code: Int32(bitPattern: code.rawValue), call: call,
+                requestNotSent: !handle.requestStarted, target: state.target, detail: "stopped before a response head")
         }
         if state.headRejected || state.cancelled {
             throw HTTPClientError(

@@ -137,4 +137,18 @@ struct HTTPClientStreamTests {
         #expect(error.kind == .other)
         #expect(try outer.get().status == 200, "the outer stream is undisturbed")
     }
+
+    @Test func shouldStopEndsAQuietStreamCleanly() async throws {
+        let url = server.url("/stall?for=20")
+        let (head, elapsed) = try await onDedicatedThread {
+            let client = try HTTPClient()
+            let started = now()
+            let head = try client.stream(
+                HTTPRequest(url: url, timeout: 0, idleTimeout: 300), onHead: { _ in true }, onBytes: { _ in true },
+                shouldStop: { now() - started > 0.5 })
+            return (head, now() - started)
+        }
+        #expect(head.status == 200)
+        #expect(elapsed >= 0.5 && elapsed < 3)
+    }
 }

@@ -211,6 +211,9 @@ class Handler(BaseHTTPRequestHandler):
 
 def watch_parent():
     sys.stdin.read()
+    # The test process is gone: remove this script's scratch directory (script, certificate) and exit.
+    import shutil
+    shutil.rmtree(os.path.dirname(os.path.abspath(__file__)), ignore_errors=True)
     os._exit(0)
 
 class Server(ThreadingHTTPServer):
