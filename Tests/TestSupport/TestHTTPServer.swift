@@ -4,7 +4,8 @@ import Foundation
 ///
 /// One instance per test process (and one more speaking TLS), started on first use on an ephemeral 127.0.0.1 port. It exits when the test
 /// process does (it watches its stdin pipe for end of file). Endpoints:
-/// - `/echo`: JSON `{"method","path","headers":[[name,value]],"body"}` (body as Latin-1), header `X-Echo: yes`
+/// - `/echo`: JSON `{"method","path","headers":[[name,value]],"body","clientPort"}` (body as Latin-1; the
+///   client's TCP port shows connection reuse), header `X-Echo: yes`
 /// - `/status/<code>`: that status with body `status <code>` and `Retry-After: 7`
 /// - `/slow?delay=s`: answers `late` after `s` seconds
 /// - `/redirect`: 302 to `/echo?from=redirect`
@@ -171,7 +172,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/echo":
             out = {"method": self.command, "path": self.path,
                    "headers": [[k, v] for k, v in self.headers.items()],
-                   "body": body.decode("latin-1")}
+                   "body": body.decode("latin-1"), "clientPort": self.client_address[1]}
             self.send_plain(200, json.dumps(out).encode(), "application/json", [("X-Echo", "yes")])
         elif path.startswith("/status/"):
             code = int(path.split("/")[2])
