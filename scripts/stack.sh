@@ -100,7 +100,7 @@ stop_pid() {
     # Children the process left behind (they may have lost their parent before the group kill).
     local c
     for c in $children; do
-        pid_alive "$c" && kill -KILL "$c" 2>/dev/null || true
+        if pid_alive "$c"; then kill -KILL "$c" 2>/dev/null || true; fi
     done
     kill -KILL -- "-$pid" 2>/dev/null || true
     wait_until 5 "$name to exit" bash -c "! kill -0 $pid 2>/dev/null" || true
@@ -271,7 +271,7 @@ cmd_up() {
         cmd_down_inner keep
     fi
 
-    MARKETLENS_MODE=dev; ((test_mode)) && MARKETLENS_MODE=test
+    MARKETLENS_MODE="dev"; if ((test_mode)); then MARKETLENS_MODE="test"; fi
     MARKETLENS_RUN_DIR="$RUN"
     MARKETLENS_LOG_DIR="$RUN/logs"
     MARKETLENS_SOCKET_DIR="$RUN/sock"
@@ -445,7 +445,7 @@ cmd_run() {
     local tail_pid=""
     stop_all() {
         trap - INT TERM EXIT
-        [[ -n "$tail_pid" ]] && kill "$tail_pid" 2>/dev/null || true
+        if [[ -n "$tail_pid" ]]; then kill "$tail_pid" 2>/dev/null || true; fi
         echo >&2
         log "stopping"
         cmd_down_inner "$( ((test_mode)) && echo purge || echo keep)"

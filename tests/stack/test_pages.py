@@ -4,9 +4,11 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+import pytest
+
 from .helpers import ROOT, curl
 
-BASE = os.environ.get("MARKETLENS_URL", "https://localhost:8443/").rstrip("/")
+pytestmark = pytest.mark.usefixtures("stack")
 
 
 def url(path: str) -> str:
