@@ -222,7 +222,7 @@ start_nginx() {
         listen=(--listen 127.0.0.1)
     else
         listen=(--listen '*')
-        [[ -s /proc/net/if_inet6 ]] && listen+=(--listen '::')
+        if grep -qs . /proc/net/if_inet6; then listen+=(--listen '::'); fi
     fi
     rm -rf "$RUN/nginx"
     python3 "$ML_ROOT/scripts/render-nginx.py" --prefix "$RUN/nginx" --root "$ML_ROOT" \
