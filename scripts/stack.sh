@@ -22,7 +22,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ML_ROOT"
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 
 command="${1:-}"; [[ -n "$command" ]] || usage; shift
 test_mode=0 purge=0 build=1 deps=1 run_dir="${MARKETLENS_RUN_DIR:-}"
