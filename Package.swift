@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "MarketLensCLI",
             dependencies: [
-                "MarketLens", "FastCGIServer", "Migrations", "Web", log,
+                "MarketLens", "FastCGIServer", "Migrations", "Postgres", "HTTPClient", "Web", log,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -80,9 +80,9 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "ParallelAPITests", dependencies: ["ParallelAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport"],
+        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
-        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "TestSupport"],
+        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),
     ]

@@ -1,2 +1,0 @@
-internal import CCmark
-enum MarkdownPlaceholder { static func register() { cmark_gfm_core_extensions_ensure_registered() } }

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Everything Marketlens reads from its environment (product.md §4), validated once at start-up.
+/// Secrets are kept here but never appear in `description`.
+public struct AppConfiguration: Sendable, CustomStringConvertible {
+    public var parallelAPIKey: String?
+    public var parallelBaseURL: String
+    public var processor: String
+    public var validationModel: String
+    public var databaseURL: String
+    public var resendAPIKey: String?
+    public var resendBaseURL: String
+    public var mailFrom: String?
+    public var baseURL: String
+    public var webhookSecret: String?
+    public var maxReportsPerHour: Int
+    public var maxReportsPerClientPerHour: Int
+    public var workers: Int
+    public var threads: Int
+    public var httpsPort: Int
+    public var httpPort: Int
+    /// Project root holding `templates/` and `migrations/`.
+    public var root: String
+    /// Directory for the worker sockets (`worker-N.sock`).
+    public var socketDirectory: String
+    public var logLevel: String
+
+    /// The templates directory under the project root.
+    public var templatesDirectory: String { root + "/templates" }
+    /// The migrations directory (overridable with `MARKETLENS_MIGRATIONS`).
+    public var migrationsDirectory: String
+
+    /// True when no Parallel key is configured: the stack talks to `upstream-sim`.
+    public var isOffline: Bool { parallelAPIKey == nil }
+    /// True when e-mail can be sent.
+    public var isEmailEnabled: Bool { resendAPIKey != nil && mailFrom != nil }
+
+    /// Reads the configuration from `environment`, reporting the first invalid variable.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let reader = EnvironmentReader(environment)
+        parallelAPIKey = reader.nonEmpty("PARALLEL_API_KEY")
+        parallelBaseURL = try reader.url("PARALLEL_BASE_URL", default: "https://api.parallel.ai")
+        processor = try reader.choice("MARKETLENS_PROCESSOR", default: "ultra2x", allowed: Self.processors)
+        validationModel = reader.nonEmpty("MARKETLENS_VALIDATION_MODEL") ?? "speed"
+        databaseURL = reader.nonEmpty("DATABASE_URL") ?? "postgresql://marketlens@127.0.0.1:5432/marketlens"
+        resendAPIKey = reader.nonEmpty("RESEND_API_KEY")
+        resendBaseURL = try reader.url("RESEND_BASE_URL", default: "https://api.resend.com")
+        mailFrom = reader.nonEmpty("MAIL_FROM")
+        baseURL = try reader.url("BASE_URL", default: "https://localhost:8443")
+        webhookSecret = reader.nonEmpty("PARALLEL_WEBHOOK_SECRET")
+        maxReportsPerHour = try reader.integer("MAX_REPORTS_PER_HOUR", default: 100, range: 0...1_000_000)
+        maxReportsPerClientPerHour = try reader.integer(
+            "MAX_REPORTS_PER_CLIENT_PER_HOUR", default: 5, range: 0...1_000_000)
+        workers = try reader.integer("MARKETLENS_WORKERS", default: 2, range: 1...64)
+        threads = try reader.integer("MARKETLENS_THREADS", default: 32, range: 1...4096)
+        httpsPort = try reader.integer("HTTPS_PORT", default: 8443, range: 1...65535)
+        httpPort = try reader.integer("HTTP_PORT", default: 8080, range: 1...65535)
+        root = reader.nonEmpty("MARKETLENS_ROOT") ?? FileManager.default.currentDirectoryPath
+        socketDirectory = reader.nonEmpty("MARKETLENS_SOCKET_DIR") ?? root + "/.run/sockets"
+        migrationsDirectory = reader.nonEmpty("MARKETLENS_MIGRATIONS") ?? root + "/migrations"
+        logLevel = try reader.choice(
+            "LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+    }
+
+    /// Every processor Parallel offers, with the `-fast` variants.
+    public static let processors: [String] = {
+        let base = ["lite", "base", "core", "core2x", "pro", "ultra", "ultra2x", "ultra4x", "ultra8x"]
+        return base + base.map { $0 + "-fast" }
+    }()
+
+    public var description: String {
+        """
+        parallel=\(isOffline ? "offline (upstream-sim)" : "configured") base=\(Self.origin(of: parallelBaseURL)) \
+        processor=\(processor) email=\(isEmailEnabled ? "on" : "off") workers=\(workers) threads=\(threads) \
+        database=\(Self.redactedDatabaseURL(databaseURL))
+        """
+    }
+
+    /// The URL without user info, path or query: safe to log.
+    static func origin(of url: String) -> String {
+        guard let components = URLComponents(string: url), let host = components.host else { return "?" }
+        return "\(components.scheme ?? "?")://\(host)\(components.port.map { ":\($0)" } ?? "")"
+    }
+
+    /// A database URL with any password removed, safe to log.
+    public static func redactedDatabaseURL(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(unparseable)" }
+        if components.password != nil { components.password = "***" }
+        components.query = nil
+        return components.string ?? "(unparseable)"
+    }
+}
+
+/// A configuration variable with an unusable value.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var variable: String
+    public var problem: String
+    public var description: String { "\(variable): \(problem)" }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Postgres
+import Web
+
+/// `GET /`: the research form, the reports in progress and the newest public reports.
+enum HomeController {
+    @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
+        let token = CSRF.standard.token(for: request)
+        var page: [String: Any] = [
+            "title": "New market research report",
+            "description": "Request a cited market-research report on any industry.",
+            "nav": ["home": true],
+            "csrfToken": token.value,
+            "form": ["values": [:] as [String: String], "fields": [:] as [String: String]],
+        ]
+        let lists = ReportLists.load(context)
+        page["inProgress"] = lists.inProgress
+        page["latest"] = lists.latest
+        var response = try context.renderPage("home", page)
+        if let cookie = token.setCookie { response.headers.add("Set-Cookie", cookie) }
+        return response
+    }
+}
+
+/// The short report lists of the home page. A database outage leaves them empty instead of failing the page:
+/// the form must stay usable to read even when the library is not.
+struct ReportLists {
+    var inProgress: [[String: Any]] = []
+    var latest: [[String: Any]] = []
+
+    static func load(_ context: RequestContext) -> ReportLists {
+        do {
+            return try context.database.withConnection { connection in
+                var lists = ReportLists()
+                let running = try connection.query(
+                    """
+                    SELECT public_id, industry, region, status FROM reports
+                    WHERE status IN ('queued', 'running') AND visibility = 'public' AND NOT hidden
+                    ORDER BY created_at DESC LIMIT 10
+                    """)
+                lists.inProgress = try running.map { row in
+                    let industry = try row.string("industry")
+                    let region = try row.optionalString("region") ?? ""
+                    return [
+                        "id": try row.string("public_id"),
+                        "label": region.isEmpty ? industry : "\(industry) – \(region)",
+                        "state": try row.string("status"),
+                    ]
+                }
+                let newest = try connection.query(
+                    """
+                    SELECT slug, title, completed_at FROM reports
+                    WHERE status = 'completed' AND visibility = 'public' AND NOT hidden
+                    ORDER BY completed_at DESC LIMIT 10
+                    """)
+                lists.latest = try newest.map { row in
+                    let completed = try row.date("completed_at")
+                    return [
+                        "slug": try row.string("slug"),
+                        "title": try row.string("title"),
+                        "completedISO": completed.formatted(.iso8601),
+                        "completedDate": completed.formatted(date: .abbreviated, time: .omitted),
+                    ]
+                }
+                return lists
+            }
+        } catch {
+            context.logger.warning("home page lists unavailable", metadata: ["error": "\(error)"])
+            return ReportLists()
+        }
+    }
+}

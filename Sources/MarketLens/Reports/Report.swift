@@ -1,0 +1,103 @@
+public import Foundation
+public import Postgres
+
+/// A report as stored (one row of `reports`). The e-mail address is deliberately absent: it is read only by the
+/// outbox, never by code that renders pages or JSON.
+public struct Report: Sendable, Equatable {
+    /// The lifecycle states of product.md §7.
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case queued, running, completed, failed, cancelled
+
+        /// Still waiting for upstream.
+        public var isActive: Bool { self == .queued || self == .running }
+    }
+
+    public var id: Int64
+    public var publicID: String
+    public var taskRunID: String?
+    public var title: String
+    public var slug: String?
+    public var industry: String
+    public var region: String
+    public var focus: String
+    public var processor: String
+    public var status: Status
+    public var createUncertain: Bool
+    public var content: String?
+    public var basis: PostgresJSON?
+    public var visibility: String
+    public var hidden: Bool
+    public var hasEmail: Bool
+    public var error: String?
+    public var progressMeter: Double
+    public var sourcesConsidered: Int
+    public var sourcesRead: Int
+    public var recentSources: [String]
+    public var eventSeq: Int
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var completedAt: Date?
+
+    /// The columns `init(row:)` reads, for `SELECT \(raw: Report.columns) FROM reports …`.
+    public static let columns = """
+        id, public_id, task_run_id, title, slug, industry, region, focus, processor, status, create_uncertain, \
+        content, basis, visibility, hidden, email IS NOT NULL AS has_email, error, progress_meter, \
+        sources_considered, sources_read, recent_sources, event_seq, created_at, started_at, completed_at
+        """
+
+    /// Decodes a row selected with `Report.columns`.
+    public init(row: Row) throws {
+        id = try row.int64("id")
+        publicID = try row.string("public_id")
+        taskRunID = try row.optionalString("task_run_id")
+        title = try row.string("title")
+        slug = try row.optionalString("slug")
+        industry = try row.string("industry")
+        region = try row.string("region")
+        focus = try row.string("focus")
+        processor = try row.string("processor")
+        status = Status(rawValue: try row.string("status")) ?? .failed
+        createUncertain = try row.bool("create_uncertain")
+        content = try row.optionalString("content")
+        basis = try row.optionalJSON("basis")
+        visibility = try row.string("visibility")
+        hidden = try row.bool("hidden")
+        hasEmail = try row.bool("has_email")
+        error = try row.optionalString("error")
+        progressMeter = try row.double("progress_meter")
+        sourcesConsidered = try row.int("sources_considered")
+        sourcesRead = try row.int("sources_read")
+        recentSources = (try? row.json("recent_sources").decode([String].self)) ?? []
+        eventSeq = try row.int("event_seq")
+        createdAt = try row.date("created_at")
+        startedAt = try row.optionalDate("started_at")
+        completedAt = try row.optionalDate("completed_at")
+    }
+
+    /// Whether anyone may list it (unlisted and hidden reports are reachable by link or not at all).
+    public var isListed: Bool { visibility == "public" && !hidden }
+}
+
+/// Look-ups of reports by their public identifiers.
+public enum ReportStore {
+    /// The report with public id `publicID`, if any.
+    public static func find(publicID: String, on connection: Connection) throws -> Report? {
+        try connection.queryFirst(
+            "SELECT \(unescaped: Report.columns) FROM reports WHERE public_id = \(publicID)"
+        ).map(Report.init(row:))
+    }
+
+    /// The completed report published at `slug`, if any (hidden ones are not found).
+    public static func find(slug: String, on connection: Connection) throws -> Report? {
+        try connection.queryFirst(
+            "SELECT \(unescaped: Report.columns) FROM reports WHERE slug = \(slug) AND NOT hidden"
+        ).map(Report.init(row:))
+    }
+
+    /// A new public id: `rpt_` and 20 random base-36 characters.
+    public static func newPublicID() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return "rpt_" + String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
+    }
+}

@@ -1,2 +1,0 @@
-internal import CPostgres
-enum PostgresPlaceholder { static func version() -> Int32 { PQlibVersion() } }

@@ -1,0 +1,222 @@
+import Foundation
+
+/// What a run is about, extracted from its input as plain text.
+struct Topic: Sendable {
+    var industry: String
+    var region: String
+    var hostile: Bool
+
+    init(input: JSON, hostile: Bool) {
+        self.hostile = hostile
+        var industry: String?
+        var region: String?
+        switch input {
+        case let .string(s):
+            for line in s.split(whereSeparator: \.isNewline) {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2 else { continue }
+                let key = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+                let value = parts[1].trimmingCharacters(in: .whitespaces)
+                if key == "industry" || key == "topic" || key == "company" { industry = value }
+                if key == "region" || key == "geography" || key == "country" { region = value }
+            }
+            if industry == nil {
+                let first = s.split(whereSeparator: \.isNewline).first.map(String.init) ?? s
+                industry = String(first.prefix(80))
+            }
+        case let .object(pairs):
+            for (k, v) in pairs {
+                let key = k.lowercased()
+                let value = v.stringValue ?? v.compact
+                if ["industry", "topic", "company_name", "company", "name"].contains(key), industry == nil { industry = value }
+                if ["region", "geography", "country", "market"].contains(key), region == nil { region = value }
+            }
+        default: break
+        }
+        func clean(_ s: String?) -> String? {
+            guard let s else { return nil }
+            let t = s.replacingOccurrences(of: "sim:hostile", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+            return t.isEmpty ? nil : t
+        }
+        self.industry = clean(industry) ?? "General"
+        self.region = clean(region) ?? "Global"
+    }
+
+    var title: String { "\(industry) Market in \(region)" }
+}
+
+/// Payloads for security tests; rendered unescaped anywhere would be an XSS.
+enum Hostile {
+    static let script = "<script>alert(1)</script>"
+    static let img = "<img src=x onerror=alert(1)>"
+    static let svg = "\"><svg onload=alert(1)>"
+    static let jsLink = "[click here](javascript:alert(1))"
+    static let jsURL = "javascript:alert(1)"
+    static let all = "\(script) \(img) \(svg) \(jsLink)"
+}
+
+/// Deterministic canned content for a run.
+struct ContentGenerator {
+    var rng: SeededRNG
+    let topic: Topic
+
+    init(seed: UInt64, key: String, topic: Topic) {
+        self.rng = SeededRNG(seed: seed ^ fnv1a(key))
+        self.topic = topic
+    }
+
+    static let publishers = ["Global Industry Observatory", "Market Insights Quarterly", "Trade Statistics Office",
+                             "Sector Analytics Review", "Annual Filings Digest", "Regional Economic Monitor",
+                             "Industry Association Yearbook", "Capital Markets Briefing"]
+    static let players = ["Northwind Holdings", "Contoso Group", "Fabrikam Industries", "Tailspin Partners",
+                          "Litware Systems", "Adventure Works", "Wide World Importers", "Proseware Inc.",
+                          "Alpine Ski House", "Woodgrove Capital", "Lucerne Logistics", "Coho Ventures"]
+
+    var slug: String {
+        let s = topic.industry.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        return String(String(s).split(separator: "-").joined(separator: "-").prefix(40))
+    }
+
+    mutating func citations(_ n: Int) -> [JSON] {
+        (1...n).map { i in
+            let pub = rng.pick(ContentGenerator.publishers)
+            var url = "https://\(pub.lowercased().replacingOccurrences(of: " ", with: "-")).example.org/\(slug)/report-\(2023 + i % 3)-\(i)"
+            var title = "\(pub): \(topic.industry) outlook \(2024 + i % 2)"
+            var excerpt = "The \(topic.industry.lowercased()) market in \(topic.region) grew by \(rng.int(3, 14)).\(rng.int(0, 9))% year on year, according to \(pub)."
+            if topic.hostile {
+                if i == 1 { url = Hostile.jsURL }
+                if i == 2 { url = "https://evil.example.org/\"><script>alert(1)</script>" }
+                title += " " + Hostile.script
+                excerpt += " " + Hostile.img + " " + Hostile.svg
+            }
+            return .object([("url", .string(url)), ("title", .string(title)), ("excerpts", .array([.string(excerpt)]))])
+        }
+    }
+
+    /// The text-output Markdown report with `[1]`…`[n]` markers.
+    mutating func report(citationCount n: Int) -> String {
+        let t = topic
+        let size = Double(rng.int(80, 900)) / 10
+        let cagr = Double(rng.int(35, 140)) / 10
+        var players = ContentGenerator.players
+        for i in stride(from: players.count - 1, to: 0, by: -1) { players.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let hostileLine = t.hostile ? "\n\n\(Hostile.all)\n\n<a href=\"javascript:alert(1)\">details</a>\n" : ""
+        var md = "# \(t.title): Market Research Report\(t.hostile ? " " + Hostile.script : "")\n\n"
+        md += "## Executive Summary\n\nThe \(t.industry.lowercased()) market in \(t.region) was worth an estimated USD \(fmt(size)) billion in 2025 [1] and is expected to grow at a CAGR of \(fmt(cagr))% through 2030 [2]. Consolidation among the leading players and rising demand from mid-sized buyers are the main forces shaping the market [3].\(hostileLine)\n\n"
+        md += "## Market Size\n\n| Year | Market size (USD bn) | Growth (%) |\n|---|---:|---:|\n"
+        var v = size
+        for year in 2023...2027 {
+            let g = cagr + Double(rng.int(-15, 15)) / 10
+            md += "| \(year) | \(fmt(v)) | \(fmt(g)) |\n"
+            v *= 1 + g / 100
+        }
+        md += "\nFigures for 2026 and later are forecasts [2].\n\n"
+        md += "## Growth Drivers\n\n"
+        md += "- **Digital adoption**: buyers in \(t.region) are moving procurement online, shortening sales cycles [3].\n"
+        md += "- **Regulation**: new reporting rules favour established, compliant providers [4].\n"
+        md += "- **Capital inflows**: private equity invested heavily in \(t.industry.lowercased()) since 2023 [5].\n"
+        md += "- **Cost pressure**: automation lowers unit costs by an estimated \(rng.int(8, 25))% [\(min(6, n))].\n\n"
+        md += "## Competitive Landscape\n\n| Rank | Company | Est. share (%) | Headquarters |\n|---:|---|---:|---|\n"
+        var share = Double(rng.int(120, 220)) / 10
+        for (i, p) in players.prefix(6).enumerated() {
+            md += "| \(i + 1) | \(p)\(t.hostile && i == 0 ? " " + Hostile.img : "") | \(fmt(share)) | \(rng.pick(["Berlin", "London", "New York", "Singapore", "Paris", "Toronto", "Tokyo"])) |\n"
+            share *= 0.78
+        }
+        md += "\nThe top five players hold roughly \(rng.int(35, 60))% of the market; the rest is fragmented among regional specialists [3].\n\n"
+        md += "## Regional Analysis\n\n\(t.region) accounts for a growing share of global demand. Northern sub-markets are the most mature, while southern and eastern sub-markets show the fastest growth [4]. Price levels differ by up to \(rng.int(10, 35))% between sub-markets [1].\n\n"
+        md += "## Risks\n\n1. Macroeconomic slowdown reducing discretionary spend [2].\n2. Supply-chain disruption and input-cost inflation [5].\n3. Regulatory change increasing compliance costs [4].\n\n"
+        md += "## Outlook\n\nWe expect the \(t.industry.lowercased()) market in \(t.region) to reach about USD \(fmt(v)) billion by 2027, with mergers and acquisitions continuing among mid-tier players [\(min(6, n))].\n"
+        if t.hostile { md += "\n[Read more](javascript:alert(1)) \(Hostile.svg)\n" }
+        return md
+    }
+
+    mutating func textOutput(processor: String) -> JSON {
+        let n = 6
+        let md = report(citationCount: n)
+        var reasoning = "Synthesised from trade-body statistics, company filings and market reports covering \(topic.title)."
+        if topic.hostile { reasoning += " " + Hostile.script }
+        let basis: JSON = .object([("field", "output"), ("reasoning", .string(reasoning)),
+                                   ("citations", .array(citations(n))), ("confidence", "high")])
+        return .object([("type", "text"), ("content", .string(md)), ("basis", .array([basis])),
+                        ("mcp_tool_calls", .null), ("beta_fields", .null)])
+    }
+
+    mutating func jsonOutput(schema: JSON, outputSchema: JSON) -> JSON {
+        let content = SchemaValues.value(for: schema, name: "", depth: 0, gen: &self)
+        var basis: [JSON] = []
+        for (k, _) in content.objectValue ?? [] {
+            var reasoning = "Derived from \(rng.int(2, 6)) sources about \(topic.title)."
+            if topic.hostile { reasoning += " " + Hostile.img }
+            basis.append(.object([("field", .string(k)), ("reasoning", .string(reasoning)),
+                                  ("citations", .array(citations(rng.int(1, 2)))),
+                                  ("confidence", .string(rng.pick(["high", "medium"])))]))
+        }
+        return .object([("type", "json"), ("content", content), ("basis", .array(basis)), ("output_schema", outputSchema),
+                        ("mcp_tool_calls", .null), ("beta_fields", .null)])
+    }
+
+    /// The schema an auto-schema run "infers".
+    static let autoSchema: JSON = .object([
+        ("type", "object"),
+        ("properties", .object([
+            ("market_summary", .object([("type", "string"), ("description", "Summary of the market")])),
+            ("market_size_usd_billions", .object([("type", "number")])),
+            ("cagr_percent", .object([("type", "number")])),
+            ("key_players", .object([("type", "array"), ("items", .object([("type", "string")]))])),
+            ("growth_drivers", .object([("type", "array"), ("items", .object([("type", "string")]))])),
+        ])),
+        ("required", ["market_summary", "market_size_usd_billions", "cagr_percent", "key_players", "growth_drivers"]),
+        ("additionalProperties", false),
+    ])
+
+    mutating func sentence(for name: String) -> String {
+        let n = name.lowercased()
+        var s: String
+        if n.contains("url") || n.contains("website") || n.contains("link") {
+            s = "https://www.\(slug.isEmpty ? "example" : slug).example.com/"
+        } else if n.contains("date") || n.hasSuffix("_at") {
+            s = "2025-0\(rng.int(1, 9))-1\(rng.int(0, 9))"
+        } else if n.contains("country") || n.contains("region") || n.contains("geograph") {
+            s = topic.region
+        } else if n.contains("name") || n.contains("company") || n.contains("player") || n.contains("competitor") {
+            s = rng.pick(ContentGenerator.players)
+        } else if n.contains("size") || n.contains("revenue") || n.contains("value") {
+            s = "USD \(rng.int(5, 95)).\(rng.int(0, 9)) billion (2025)"
+        } else {
+            s = "\(topic.industry) in \(topic.region): \(rng.pick(["steady growth", "rapid consolidation", "strong demand", "rising competition", "margin pressure"])) observed in 2025."
+        }
+        if topic.hostile { s += " " + Hostile.script }
+        return s
+    }
+
+    /// Progress messages for the trace: (kind, message).
+    mutating func progressMessages(count: Int) -> [(String, String)] {
+        let t = topic
+        var out: [(String, String)] = [("exec_status", "Starting research on \(t.title)"),
+                                       ("plan", "Plan: size the \(t.industry.lowercased()) market, identify leading players, map growth drivers and risks in \(t.region).")]
+        let middle: [(String, String)] = [
+            ("search", "Searching for \"\(t.industry) market size \(t.region) 2025\""),
+            ("search", "Searching for \"top \(t.industry.lowercased()) companies \(t.region) market share\""),
+            ("extract", "Extracting figures from industry association yearbook"),
+            ("tool_call", "Calling web_fetch on 6 candidate sources"),
+            ("result", "Found market size estimates from 4 independent sources"),
+            ("search", "Searching for \"\(t.industry) mergers acquisitions since 2023\""),
+            ("extract", "Extracting competitor revenue from annual filings"),
+            ("result", "Reconciled growth estimates; CAGR range narrowed"),
+            ("tool_call", "Calling web_fetch on regulatory publications"),
+        ]
+        while out.count < count - 1 { out.append(middle[(out.count - 2) % middle.count]) }
+        out.append(("exec_status", "Compiling the final report"))
+        if t.hostile { out = out.map { ($0.0, $0.1 + " " + Hostile.all) } }
+        return Array(out.prefix(max(1, count)))
+    }
+
+    func sampleURLs(_ n: Int) -> [JSON] {
+        (0..<n).map { i in
+            if topic.hostile && i == 0 { return .string(Hostile.jsURL) }
+            return .string("https://\(ContentGenerator.publishers[i % ContentGenerator.publishers.count].lowercased().replacingOccurrences(of: " ", with: "-")).example.org/\(slug)/\(i + 1)")
+        }
+    }
+}
+
+func fmt(_ d: Double) -> String { String(format: "%.1f", d) }

@@ -1,2 +1,0 @@
-// Shared test support: placeholder until it lands.
-enum TestSupportPlaceholder {}

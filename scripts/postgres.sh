@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Runs a local, throw-away PostgreSQL cluster for development and tests.
+#
+#   scripts/postgres.sh init|start|stop|status|url DATA_DIR PORT
+#
+# init    create the cluster in DATA_DIR if it does not exist (UTF8, trust auth for local
+#         sockets and 127.0.0.1 only, listening on 127.0.0.1 only)
+# start   init if needed, start it (log in DATA_DIR.log), wait until ready, ensure role and
+#         database `marketlens` exist; a no-op (apart from the role check) when running
+# stop    fast shutdown, waits; a no-op when not running
+# status  exit 0 when running, 1 otherwise
+# url     print the connection URL for the `marketlens` role and database
+#
+# As root the server runs as the `postgres` OS user (PostgreSQL refuses root), so DATA_DIR's
+# parent directories must be traversable by that user. Trust authentication is only acceptable
+# because the cluster listens on loopback only and holds development data.
+set -euo pipefail
+
+readonly ROLE=marketlens
+readonly DATABASE=marketlens
+
+die() { echo "postgres.sh: $*" >&2; exit 1; }
+
+usage() {
+    echo "usage: $0 init|start|stop|status|url DATA_DIR PORT" >&2
+    exit 2
+}
+
+[[ $# -eq 3 ]] || usage
+command=$1
+data_dir=$2
+port=$3
+[[ $port =~ ^[0-9]+$ ]] && (( port > 0 && port < 65536 )) || die "PORT must be a number in 1..65535, got '$port'"
+
+if [[ $command == url ]]; then
+    echo "postgresql://${ROLE}@127.0.0.1:${port}/${DATABASE}"
+    exit 0
+fi
+
+# Absolute paths: the server commands run from / (the postgres user may not reach our cwd).
+case $data_dir in
+    /*) ;;
+    *) data_dir="$(pwd)/$data_dir" ;;
+esac
+data_dir="${data_dir%/}"
+parent_dir="$(dirname "$data_dir")"
+log_file="${data_dir}.log"
+
+# The newest installed server version wins, so a Debian upgrade needs no edit here.
+find_bin_dir() {
+    local dir
+    # Glob order is lexical ("10" < "9"); sort by the version field instead.
+    for dir in /usr/lib/postgresql/*/bin; do
+        [[ -x "$dir/pg_ctl" && -x "$dir/initdb" ]] && echo "$dir"
+    done | sort -t/ -k5,5V | tail -n 1
+}
+
+bin_dir="$(find_bin_dir)"
+if [[ -z $bin_dir ]]; then
+    die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin.
+Install them with:  apt-get install -y postgresql postgresql-client libpq-dev"
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+    id postgres >/dev/null 2>&1 || die "running as root but there is no 'postgres' OS user (apt-get install -y postgresql creates it)"
+    as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+    owner=postgres
+else
+    as_postgres() { (cd / && "$@"); }
+    owner="$(id -un)"
+fi
+
+# Unix socket paths are limited to 107 bytes; fall back to TCP only when DATA_DIR is too deep.
+socket_dir="$data_dir"
+if (( ${#data_dir} + 20 > 100 )); then
+    socket_dir=""
+fi
+
+is_running() {
+    [[ -f "$data_dir/PG_VERSION" ]] || return 1
+    as_postgres "$bin_dir/pg_ctl" status -D "$data_dir" >/dev/null 2>&1
+}
+
+check_parents() {
+    mkdir -p "$parent_dir"
+    # `test -x` on the parent fails unless every directory above it is traversable too.
+    if ! as_postgres test -x "$parent_dir" -a -r "$parent_dir"; then
+        die "the '$owner' user cannot reach $parent_dir: every parent directory of DATA_DIR must be
+traversable by it (e.g. chmod o+x on each parent, or choose a DATA_DIR under /tmp or /var/lib)"
+    fi
+}
+
+write_settings() {
+    # Rewritten on every start so the port (and socket dir) follow the command line.
+    local conf="$data_dir/marketlens.conf"
+    {
+        echo "# Written by scripts/postgres.sh on every start; edits are lost."
+        echo "listen_addresses = '127.0.0.1'"
+        echo "port = $port"
+        echo "unix_socket_directories = '$socket_dir'"
+        echo "max_connections = 200"
+        echo "timezone = 'UTC'"
+        echo "log_timezone = 'UTC'"
+    } > "$conf.tmp"
+    mv "$conf.tmp" "$conf"
+    [[ $owner == "$(id -un)" ]] || chown "$owner:" "$conf"
+}
+
+do_init() {
+    if [[ -f "$data_dir/PG_VERSION" ]]; then
+        return 0
+    fi
+    check_parents
+    mkdir -p "$data_dir"
+    if [[ -n $(ls -A "$data_dir") ]]; then
+        die "$data_dir exists, is not empty and is not a PostgreSQL cluster; refusing to touch it"
+    fi
+    chown "$owner:" "$data_dir"
+    chmod 700 "$data_dir"
+    local locale=C.UTF-8
+    locale -a 2>/dev/null | grep -qix 'c.utf-\?8' || locale=C
+    echo "postgres.sh: creating cluster in $data_dir ($(basename "$(dirname "$bin_dir")"))" >&2
+    as_postgres "$bin_dir/initdb" -D "$data_dir" -U postgres --encoding=UTF8 --locale="$locale" \
+        --auth-local=trust --auth-host=reject >/dev/null
+    # Only loopback clients, no password: this is a development cluster.
+    cat > "$data_dir/pg_hba.conf" <<'HBA'
+# Written by scripts/postgres.sh: a throw-away development cluster, loopback only.
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+local   all       all                  trust
+host    all       all   127.0.0.1/32   trust
+HBA
+    echo "include_if_exists = 'marketlens.conf'" >> "$data_dir/postgresql.conf"
+    [[ $owner == "$(id -un)" ]] || chown "$owner:" "$data_dir/pg_hba.conf"
+    write_settings
+}
+
+psql_admin() {
+    as_postgres "$bin_dir/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"
+}
+
+ensure_role_and_database() {
+    psql_admin <<SQL >/dev/null
+SELECT 'CREATE ROLE ${ROLE} LOGIN CREATEDB'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}') \gexec
+SELECT 'CREATE DATABASE ${DATABASE} OWNER ${ROLE} ENCODING ''UTF8'' TEMPLATE template0'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${DATABASE}') \gexec
+SQL
+}
+
+do_start() {
+    do_init
+    if is_running; then
+        ensure_role_and_database
+        return 0
+    fi
+    check_parents
+    write_settings
+    if [[ ! -e $log_file ]]; then
+        touch "$log_file"
+    fi
+    [[ $owner == "$(id -un)" ]] || chown "$owner:" "$log_file"
+    if ! as_postgres "$bin_dir/pg_ctl" start -D "$data_dir" -l "$log_file" -w -t 60 >/dev/null; then
+        echo "postgres.sh: PostgreSQL failed to start; last lines of $log_file:" >&2
+        tail -n 20 "$log_file" >&2 || true
+        exit 1
+    fi
+    # pg_ctl -w returns once the server accepts connections; a short retry covers TCP lag.
+    local tries=0
+    until psql_admin -c 'SELECT 1' >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        (( tries < 50 )) || die "PostgreSQL started but does not accept connections on 127.0.0.1:$port (see $log_file)"
+        sleep 0.2
+    done
+    ensure_role_and_database
+}
+
+do_stop() {
+    is_running || return 0
+    as_postgres "$bin_dir/pg_ctl" stop -D "$data_dir" -m fast -w -t 60 >/dev/null
+}
+
+case $command in
+    init) do_init ;;
+    start) do_start ;;
+    stop) do_stop ;;
+    status)
+        if is_running; then
+            echo "running ($data_dir, port $port)"
+        else
+            echo "not running ($data_dir)"
+            exit 1
+        fi
+        ;;
+    *) usage ;;
+esac

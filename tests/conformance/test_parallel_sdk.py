@@ -1,0 +1,142 @@
+"""The official `parallel-web` SDK against the simulator."""
+import re
+
+import pytest
+from parallel import Parallel, APIStatusError
+
+from conftest import API_KEY
+
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+@pytest.fixture
+def client(sim):
+    return Parallel(api_key=API_KEY, base_url=sim.url, max_retries=0)
+
+
+def test_create_retrieve_result_text(client):
+    run = client.task_run.create(input="Industry: cold-chain logistics\nRegion: EU", processor="ultra2x",
+                                 task_spec={"output_schema": {"type": "text", "description": "report"}},
+                                 metadata={"report_id": "rpt_1"})
+    assert re.fullmatch(r"trun_[0-9a-f]{32}", run.run_id)
+    assert run.interaction_id == run.run_id
+    assert run.status == "queued" and run.is_active
+    assert TS.match(run.created_at) and TS.match(run.modified_at)
+    got = client.task_run.retrieve(run.run_id)
+    assert got.run_id == run.run_id and got.metadata == {"report_id": "rpt_1"}
+    result = client.task_run.result(run.run_id, api_timeout=600)
+    assert result.run.status == "completed" and result.run.is_active is False
+    assert result.run.modified_at != result.run.created_at
+    out = result.output
+    assert out.type == "text"
+    assert out.content.startswith("# ") and "cold-chain logistics" in out.content
+    assert "| Year |" in out.content and "[1]" in out.content
+    assert len(out.basis) == 1 and out.basis[0].field == "output"
+    markers = set(re.findall(r"\[(\d+)\]", out.content))
+    assert len(out.basis[0].citations) >= max(int(m) for m in markers)
+    assert all(c.url.startswith("https://") and c.title and c.excerpts for c in out.basis[0].citations)
+    inp = client.task_run.retrieve_input(run.run_id)
+    assert inp.processor == "ultra2x" and "cold-chain" in inp.input
+
+
+def test_json_schema_output_follows_schema(client):
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {"market_size": {"type": "string"}, "is_growing": {"type": "boolean"},
+                             "confidence_score": {"type": "number"}, "players": {"type": "array", "items": {"type": "string"}},
+                             "hq": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                                    "additionalProperties": False}},
+              "required": ["market_size", "is_growing", "confidence_score", "players", "hq"]}
+    run = client.task_run.create(input={"industry": "solar inverters", "region": "Germany"}, processor="core",
+                                 task_spec={"output_schema": {"type": "json", "json_schema": schema}})
+    assert run.warnings is None
+    res = client.task_run.result(run.run_id)
+    c = res.output.content
+    assert res.output.type == "json"
+    assert isinstance(c["market_size"], str) and isinstance(c["is_growing"], bool)
+    assert 0 <= c["confidence_score"] <= 1 and all(isinstance(p, str) for p in c["players"])
+    assert isinstance(c["hq"]["city"], str)
+    assert {b.field for b in res.output.basis} == set(schema["properties"])
+
+
+def test_schema_warnings_and_auto(client):
+    run = client.task_run.create(input="x industry", processor="pro",
+                                 task_spec={"output_schema": {"type": "json", "json_schema": {
+                                     "type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                                     "required": ["a"]}}})
+    assert run.warnings and all(w.type == "spec_validation_warning" for w in run.warnings)
+    auto = client.task_run.create(input="Industry: robotics", processor="pro")
+    res = client.task_run.result(auto.run_id)
+    assert res.output.type == "json" and res.output.output_schema["type"] == "object"
+
+
+def test_errors_401_403_404_422(sim):
+    bad = Parallel(api_key="wrong", base_url=sim.url, max_retries=0)
+    with pytest.raises(APIStatusError) as e:
+        bad.task_run.create(input="x", processor="lite")
+    assert e.value.status_code == 401 and e.value.body["error"]["ref_id"]
+    c = Parallel(api_key=API_KEY, base_url=sim.url, max_retries=0)
+    with pytest.raises(APIStatusError) as e:
+        c.task_run.create(input="x", processor="hyper")
+    assert e.value.status_code == 403
+    with pytest.raises(APIStatusError) as e:
+        c.task_run.retrieve("trun_" + "0" * 32)
+    assert e.value.status_code == 404 and e.value.body["error"]["message"]
+    with pytest.raises(APIStatusError) as e:
+        c.task_run.create(input="x", processor="core", task_spec={"output_schema": {"type": "json", "json_schema": {
+            "type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}}}})
+    assert e.value.status_code == 422 and e.value.body["detail"][0]["msg"]
+
+
+def test_result_timeout_408(sim):
+    c = Parallel(api_key=API_KEY, base_url=sim.url, max_retries=0)
+    run = c.task_run.create(input="Industry: shipping", processor="ultra8x")
+    with pytest.raises(APIStatusError) as e:
+        c.task_run.result(run.run_id, api_timeout=1)
+    assert e.value.status_code == 408
+
+
+def test_events_stream_sdk(client):
+    run = client.task_run.create(input="Industry: vertical farming\nRegion: US", processor="pro",
+                                 task_spec={"output_schema": "Markdown report"}, enable_events=True)
+    events = list(client.task_run.events(run.run_id))
+    types = [e.type for e in events]
+    assert types[0] == "task_run.state"
+    assert types[-1] == "task_run.state"
+    assert any(t.startswith("task_run.progress_msg.") for t in types)
+    stats = [e for e in events if e.type == "task_run.progress_stats"]
+    meters = [s.progress_meter for s in stats]
+    assert meters == sorted(meters) and meters[-1] == 100
+    last = events[-1]
+    assert last.run.status == "completed" and last.output is not None and last.output.type == "text"
+    # Reconnect after completion: same trace replayed, then the terminal state with output.
+    again = list(client.task_run.events(run.run_id))
+    msgs1 = [(e.type, e.timestamp, e.message) for e in events if e.type.startswith("task_run.progress_msg")]
+    msgs2 = [(e.type, e.timestamp, e.message) for e in again if e.type.startswith("task_run.progress_msg")]
+    assert msgs1 == msgs2
+    assert again[-1].output is not None
+
+
+def test_task_group_sdk(client):
+    g = client.task_group.create(metadata={"batch": "weekly"})
+    assert g.task_group_id.startswith("tgrp_")
+    added = client.task_group.add_runs(g.task_group_id, inputs=[
+        {"input": {"company_name": f"Acme {i}"}, "processor": "lite", "metadata": {"row": str(i)}} for i in range(3)],
+        default_task_spec={"output_schema": {"type": "json", "json_schema": {
+            "type": "object", "properties": {"hq": {"type": "string"}}, "required": ["hq"], "additionalProperties": False}}})
+    assert len(added.run_ids) == 3 and added.status.num_task_runs == 3
+    events = list(client.task_group.events(g.task_group_id))
+    ids = [int(e.event_id) for e in events]
+    assert ids == sorted(ids)
+    done = [e for e in events if e.type == "task_run.state"]
+    assert {e.run.run_id for e in done} == set(added.run_ids)
+    assert events[-1].type == "task_group_status" and events[-1].status.is_active is False
+    # Resume after an event id: strictly later events only.
+    later = list(client.task_group.events(g.task_group_id, last_event_id=str(ids[1])))
+    assert [int(e.event_id) for e in later] == ids[2:]
+    runs = list(client.task_group.get_runs(g.task_group_id, include_input=True, include_output=True))
+    assert len(runs) == 3 and all(r.output is not None and r.input is not None for r in runs)
+    assert all(r.run.task_group_id == g.task_group_id for r in runs)
+    one = client.task_group.retrieve_run(added.run_ids[0], task_group_id=g.task_group_id)
+    assert one.run_id == added.run_ids[0]
+    status = client.task_group.retrieve(g.task_group_id)
+    assert status.status.task_run_status_counts == {"completed": 3}
