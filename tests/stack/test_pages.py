@@ -57,6 +57,13 @@ def test_unknown_page_is_the_apps_styled_404():
     assert "nginx" not in text
 
 
+def test_error_page_gives_the_request_id_as_reference():
+    reply = curl(url("/no/such/page-5b2c"))
+    request_id = reply.headers.get("x-request-id", "")
+    assert len(request_id) == 32
+    assert request_id in reply.text, "the 404 page should show the id support can find in the logs"
+
+
 def test_missing_static_file_gets_the_styled_404_too():
     reply = curl(url("/static/css/missing-9c1e.css"))
     assert reply.status == 404
