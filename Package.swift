@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: strict),
         .target(name: "Postgres", dependencies: ["CPostgres"], swiftSettings: strict),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
-        .target(name: "Markdown", dependencies: ["CCmark"], swiftSettings: strict),
+        .target(name: "Markdown", dependencies: ["CCmark", "Web"], swiftSettings: strict),
 
         // Pure Swift layers.
         .target(name: "ServerSentEvents", swiftSettings: strict),
