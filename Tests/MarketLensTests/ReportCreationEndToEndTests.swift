@@ -169,6 +169,18 @@ struct ReportCreationEndToEndTests {
         }
     }
 
+    @Test func hostileReasoningFromTheCheckerIsEscaped() throws {
+        try CreationStack.with { stack in
+            let reply = try stack.postForm([("industry", "asdf sim:hostile")])
+            #expect(reply.status == 422)
+            #expect(reply.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            #expect(!reply.body.contains("<script>alert(1)"))
+            #expect(!reply.body.contains("<img src=x"))
+            #expect(!reply.body.contains("<svg onload"))
+            #expect(try stack.reportCount() == 0)
+        }
+    }
+
     @Test func chatDownIs503AndCreatesNothing() throws {
         try CreationStack.with(environment: ["MAX_REPORTS_PER_CLIENT_PER_HOUR": "1"]) { stack in
             try stack.sim.fault("chat", "503", count: 2)

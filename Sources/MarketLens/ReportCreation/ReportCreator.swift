@@ -133,9 +133,18 @@ public struct ReportCreator {
         let queued = ReportEvent.status(.init(state: "queued", message: "Research queued"))
         do {
             let run = try parallel().createRun(runInput(for: request, publicID: publicID))
-            try connection.transaction { connection in
-                try connection.execute("UPDATE reports SET task_run_id = \(run.runID) WHERE id = \(reportID)")
-                try ReportEventLog.append(queued, to: reportID, dedupeKey: "create:queued", on: connection)
+            do {
+                try connection.transaction { connection in
+                    try connection.execute("UPDATE reports SET task_run_id = \(run.runID) WHERE id = \(reportID)")
+                    try ReportEventLog.append(queued, to: reportID, dedupeKey: "create:queued", on: connection)
+                }
+            } catch {
+                // The run exists but its id could not be stored: flag the row so it is reconciled, not re-created.
+                logger.error("run created but not recorded", metadata: [
+                    "report": "\(publicID)", "run": "\(run.runID)", "error": "\(error)",
+                ])
+                _ = try? connection.execute("UPDATE reports SET create_uncertain = true WHERE id = \(reportID)")
+                throw error
             }
             logger.info("report queued", metadata: ["report": "\(publicID)", "run": "\(run.runID)"])
         } catch let error as ParallelError {
