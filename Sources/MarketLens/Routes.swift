@@ -8,6 +8,10 @@ enum Routes {
         router.get("/healthz", HealthController.live)
         router.get("/readyz", HealthController.ready)
         router.get("/metrics", MetricsController.show)
+        router.post("/reports", ReportCreationController.createFromForm)
+        router.post("/reports/:id/retry", ReportCreationController.retry)
+        router.post("/api/v1/reports", ReportCreationController.createFromAPI)
+        router.post("/api/v1/validate", ReportCreationController.validate)
         return router
     }
 }
