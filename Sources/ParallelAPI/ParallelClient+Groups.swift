@@ -1,0 +1,51 @@
+import HTTPClient
+
+extension ParallelClient {
+    /// `POST /v1/tasks/groups`.
+    public func createGroup(metadata: [String: JSONValue] = [:]) throws(ParallelError) -> TaskGroup {
+        struct Body: Encodable { var metadata: [String: JSONValue] }
+        let request = request("POST", "/v1/tasks/groups", body: try Self.jsonBody(Body(metadata: metadata)),
+                              timeout: configuration.requestTimeout)
+        // An empty duplicate group costs nothing, but keep to the safe retries anyway.
+        let response = try perform(request, kind: .create)
+        return try Self.decode(TaskGroup.self, from: response.body, what: "task group")
+    }
+
+    /// `GET /v1/tasks/groups/{id}`.
+    public func groupStatus(_ groupID: String) throws(ParallelError) -> TaskGroup {
+        let request = request("GET", "/v1/tasks/groups/\(Self.encode(groupID))", timeout: configuration.requestTimeout)
+        let response = try perform(request, kind: .idempotent)
+        return try Self.decode(TaskGroup.self, from: response.body, what: "task group")
+    }
+
+    /// `POST /v1/tasks/groups/{id}/runs` (≤ 1000 inputs). Creates runs, so it follows the create rules:
+    /// `.createUncertain` when the runs may exist without our knowing their ids.
+    public func addRuns(groupID: String, inputs: [RunInput], defaultTaskSpec: TaskSpec? = nil,
+                        refreshStatus: Bool = true) throws(ParallelError) -> TaskGroupRunResponse {
+        var betas = configuration.betas
+        if inputs.contains(where: { $0.webhook != nil }) { betas.append(ParallelConfiguration.webhookBeta) }
+        let body = try Self.jsonBody(AddRunsBody(inputs: inputs, defaultTaskSpec: defaultTaskSpec))
+        let request = request("POST", "/v1/tasks/groups/\(Self.encode(groupID))/runs",
+                              query: [("refresh_status", refreshStatus ? "true" : "false")], body: body, betas: betas,
+                              timeout: configuration.createTimeout)
+        let response: HTTPResponse
+        do throws(ParallelError) {
+            response = try perform(request, kind: .create)
+        } catch {
+            throw Self.uncertainIfMaybeCreated(error)
+        }
+        do throws(ParallelError) {
+            return try Self.decode(TaskGroupRunResponse.self, from: response.body, what: "added runs")
+        } catch {
+            throw .createUncertain(error)
+        }
+    }
+
+    /// `GET /v1/tasks/groups/{id}/runs/{run_id}`.
+    public func groupRun(groupID: String, runID: String) throws(ParallelError) -> TaskRun {
+        let request = request("GET", "/v1/tasks/groups/\(Self.encode(groupID))/runs/\(Self.encode(runID))",
+                              timeout: configuration.requestTimeout)
+        let response = try perform(request, kind: .idempotent)
+        return try Self.decode(TaskRun.self, from: response.body, what: "run")
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+
+/// One event of a run stream or a group stream (§3.3, §4), dispatched on the JSON `type` (as the SDK does).
+public enum RunEvent: Sendable, Hashable {
+    /// `task_run.state`: first event of every connection, and the last when the run stops being active.
+    case state(RunStateEvent)
+    /// `task_run.progress_stats`: the latest snapshot.
+    case progressStats(ProgressStats)
+    /// `task_run.progress_msg.<kind>`: one line of the reasoning trace.
+    case progressMessage(ProgressMessage)
+    /// `error`: a problem during execution.
+    case error(UpstreamError)
+    /// `task_group_status` (group streams only).
+    case groupStatus(eventID: String?, status: TaskGroupStatus)
+    /// A type this client does not know; kept so the stream goes on.
+    case unknown(type: String)
+
+    /// The group cursor (`event_id`) of the event, when it has one.
+    public var eventID: String? {
+        switch self {
+        case .state(let state): return state.eventID
+        case .groupStatus(let eventID, _): return eventID
+        default: return nil
+        }
+    }
+
+    /// Decodes one SSE `data:` payload. Throws `.decoding` for invalid JSON or a known type with a wrong shape.
+    public static func decode(_ data: String) throws(ParallelError) -> RunEvent {
+        let bytes = Data(data.utf8)
+        let decoder = JSONDecoder()
+        let head: TypeProbe
+        do {
+            head = try decoder.decode(TypeProbe.self, from: bytes)
+        } catch {
+            throw .decoding("event payload is not a JSON object")
+        }
+        guard let type = head.type else { return .unknown(type: "") }
+        do {
+            switch type {
+            case "task_run.state":
+                return .state(try decoder.decode(RunStateEvent.self, from: bytes))
+            case "task_run.progress_stats":
+                return .progressStats(try decoder.decode(ProgressStats.self, from: bytes))
+            case "error":
+                return .error(try decoder.decode(ErrorEventBody.self, from: bytes).error)
+            case "task_group_status":
+                let body = try decoder.decode(GroupStatusBody.self, from: bytes)
+                return .groupStatus(eventID: body.eventID, status: body.status)
+            default:
+                let prefix = "task_run.progress_msg."
+                if type.hasPrefix(prefix) {
+                    let body = try decoder.decode(MessageBody.self, from: bytes)
+                    return .progressMessage(ProgressMessage(kind: String(type.dropFirst(prefix.count)),
+                                                            message: body.message ?? "", timestamp: body.timestamp))
+                }
+                return .unknown(type: type)
+            }
+        } catch {
+            throw .decoding("event \(type) has an unexpected shape")
+        }
+    }
+
+    private struct TypeProbe: Decodable {
+        var type: String?
+    }
+
+    private struct ErrorEventBody: Decodable {
+        var error: UpstreamError
+    }
+
+    private struct GroupStatusBody: Decodable {
+        var eventID: String?
+        var status: TaskGroupStatus
+        enum CodingKeys: String, CodingKey { case eventID = "event_id", status }
+    }
+
+    private struct MessageBody: Decodable {
+        var message: String?
+        var timestamp: String?
+    }
+}
+
+/// `task_run.state` payload.
+public struct RunStateEvent: Sendable, Hashable, Decodable {
+    /// Group cursor; null on single-run streams.
+    public var eventID: String?
+    /// The run as it is now.
+    public var run: TaskRun
+    /// The run input (only on group runs streams with `include_input`).
+    public var input: RunInput?
+    /// The output: only on the terminal event of a completed run (run streams) or with `include_output`.
+    public var output: RunOutput?
+
+    /// Creates a state event.
+    public init(eventID: String? = nil, run: TaskRun, input: RunInput? = nil, output: RunOutput? = nil) {
+        self.eventID = eventID
+        self.run = run
+        self.input = input
+        self.output = output
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id", run, input, output
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        eventID = try? container.decodeIfPresent(String.self, forKey: .eventID)
+        run = try container.decode(TaskRun.self, forKey: .run)
+        input = try? container.decodeIfPresent(RunInput.self, forKey: .input)
+        output = try? container.decodeIfPresent(RunOutput.self, forKey: .output)
+    }
+}
+
+/// `task_run.progress_stats` payload.
+public struct ProgressStats: Sendable, Hashable, Decodable {
+    /// 0–100 (missing in older samples).
+    public var progressMeter: Double?
+    /// Sources considered so far.
+    public var numSourcesConsidered: Int?
+    /// Sources read so far.
+    public var numSourcesRead: Int?
+    /// A few recently read URLs.
+    public var sourcesReadSample: [String]?
+
+    /// Creates a stats snapshot.
+    public init(progressMeter: Double?, numSourcesConsidered: Int? = nil, numSourcesRead: Int? = nil,
+                sourcesReadSample: [String]? = nil) {
+        self.progressMeter = progressMeter
+        self.numSourcesConsidered = numSourcesConsidered
+        self.numSourcesRead = numSourcesRead
+        self.sourcesReadSample = sourcesReadSample
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case progressMeter = "progress_meter", sourceStats = "source_stats"
+    }
+
+    enum SourceKeys: String, CodingKey {
+        case considered = "num_sources_considered", read = "num_sources_read", sample = "sources_read_sample"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        progressMeter = try container.decodeIfPresent(Double.self, forKey: .progressMeter)
+        if let sources = try? container.nestedContainer(keyedBy: SourceKeys.self, forKey: .sourceStats) {
+            numSourcesConsidered = try? sources.decodeIfPresent(Int.self, forKey: .considered)
+            numSourcesRead = try? sources.decodeIfPresent(Int.self, forKey: .read)
+            sourcesReadSample = try? sources.decodeIfPresent([String].self, forKey: .sample)
+        }
+    }
+}
+
+/// `task_run.progress_msg.<kind>` payload.
+public struct ProgressMessage: Sendable, Hashable {
+    /// The suffix after `task_run.progress_msg.` (plan, search, tool_call, … or any new kind), shown as a label.
+    public var kind: String
+    /// The text.
+    public var message: String
+    /// RFC 3339 time the message was first produced (kept on replays).
+    public var timestamp: String?
+
+    /// Creates a message.
+    public init(kind: String, message: String, timestamp: String?) {
+        self.kind = kind
+        self.message = message
+        self.timestamp = timestamp
+    }
+}
