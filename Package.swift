@@ -49,6 +49,7 @@ let package = Package(
             dependencies: [
                 "Web", "Postgres", "Markdown", "HTTPClient", "ParallelAPI", "ResendAPI", "Migrations", log,
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
 
@@ -82,7 +83,8 @@ let package = Package(
         .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
-        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport"],
+        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport",
+                                                   "ParallelAPI", "ResendAPI", "HTTPClient"],
                     swiftSettings: strict),
         .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),
     ]

@@ -8,6 +8,7 @@ enum Routes {
         router.get("/healthz", HealthController.live)
         router.get("/readyz", HealthController.ready)
         router.get("/metrics", MetricsController.show)
+        router.post("/webhooks/parallel", WebhookController.receive)
         return router
     }
 }
