@@ -101,14 +101,16 @@ struct MonitorIntegrationTests {
         try MonitorEnvironment.with(["MARKETLENS_STREAM_IDLE_SECONDS": "0.3", "MARKETLENS_STREAM_FAILURES": "0"]) { env in
             let publicID = ReportStore.newPublicID()
             let runID = try env.sim.createRun(publicID: publicID, processor: "pro",
-                                              extra: ["sim_fault": "stream_stall;after=1;seconds=60"])
+                                              extra: ["sim_fault": "stream_stall;after=1;seconds=60", "sim_duration": 100])
             let (reportID, _) = try env.insertReport(runID: runID, publicID: publicID, email: nil)
             let monitor = env.monitor()
             defer { monitor.stop() }
             try env.waitUntil("completion by polling") { try env.status(of: reportID, on: $0) == "completed" }
             // Polling means GETs of the run itself besides the event stream.
             let polls = try env.sim.requests(path: "/v1/tasks/runs/\(runID)").filter { $0.path == "/v1/tasks/runs/\(runID)" }
-            #expect(polls.count >= 2)
+            #expect(polls.count >= 3)
+            // With failures tolerated set to 0 the stream is not tried again.
+            #expect(try env.sim.requests(path: "/v1/tasks/runs/\(runID)/events").count == 1)
             try Self.expectWellFormedLog(try env.events(of: reportID), terminal: "completed")
         }
     }

@@ -90,8 +90,8 @@ struct MonitorUnitTests {
         }
         let online = try AppConfiguration(environment: ["PARALLEL_API_KEY": "k", "RESEND_BASE_URL": "http://127.0.0.1:9"])
         #expect(!online.isEmailEnabled)
-        #expect(Pruning.parseAge("90d") == 90 * 86_400)
-        #expect(Pruning.parseAge("12h") == 12 * 3600)
+        #expect(Pruning.parseAge("90d") == 7_776_000.0)
+        #expect(Pruning.parseAge("12h") == 43_200.0)
         #expect(Pruning.parseAge("soon") == nil)
     }
 }

@@ -216,9 +216,9 @@ struct MonitorWebhookTests {
     @Test func pruneDeletesOnlyOldDataOfFinishedReports() throws {
         try MonitorEnvironment.with { env in
             let connection = try env.connect()
-            let (finished, _) = try env.insertReport(runID: nil, status: "failed")
+            let (finished, _) = try env.insertReport(runID: nil)
             let (active, _) = try env.insertReport(runID: nil)
-            try connection.execute("UPDATE reports SET error = 'x' WHERE id = \(finished)")
+            try connection.execute("UPDATE reports SET status = 'failed', error = 'x' WHERE id = \(finished)")
             for report in [finished, active] {
                 try ReportEventLog.append(.error(.init(message: "m", recoverable: true)), to: report, dedupeKey: nil,
                                           on: connection)
