@@ -24,8 +24,16 @@ public struct MarketLensApp: RequestHandlerFactory {
 
     public func makeHandler() throws -> any RequestHandler { RequestThread(app: self) }
 
-    /// The per-process background services, each run on a dedicated thread by the worker.
-    public var backgroundServices: [any BackgroundService] { [] }
+    /// The per-process background services, each run on a dedicated thread by the worker: the report monitor
+    /// (follows runs, finishes reports, sends queued e-mail). Read once per worker process.
+    public var backgroundServices: [any BackgroundService] {
+        [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger)]
+    }
+
+    /// Finishes reports exactly once (used by the monitor, the webhook and the CLI).
+    public var reportCompletion: ReportCompletion {
+        ReportCompletion(baseURL: configuration.baseURL, renderer: renderer)
+    }
 }
 
 /// Answers requests on one thread: routing, error pages, metrics.

@@ -12,6 +12,7 @@ enum Routes {
         router.post("/reports/:id/retry", ReportCreationController.retry)
         router.post("/api/v1/reports", ReportCreationController.createFromAPI)
         router.post("/api/v1/validate", ReportCreationController.validate)
+        router.post("/webhooks/parallel", WebhookController.receive)
         return router
     }
 }

@@ -24,6 +24,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// Directory for the worker sockets (`worker-N.sock`).
     public var socketDirectory: String
     public var logLevel: String
+    /// Monitoring thread, e-mail outbox and webhook tunables (`MARKETLENS_LEASE_SECONDS`, … see MonitorSettings).
+    public var monitor: MonitorSettings
 
     /// The templates directory under the project root.
     public var templatesDirectory: String { root + "/templates" }
@@ -53,6 +55,11 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         resendAPIKey = reader.nonEmpty("RESEND_API_KEY")
         resendBaseURL = try reader.url("RESEND_BASE_URL", default: "https://api.resend.com")
         mailFrom = reader.nonEmpty("MAIL_FROM")
+        if parallelAPIKey == nil, resendAPIKey == nil, reader.nonEmpty("RESEND_BASE_URL") != nil {
+            // Offline mode with a Resend URL (upstream-sim's Resend port): use the simulator's key and a sender.
+            resendAPIKey = "re_sim_key"
+            mailFrom = mailFrom ?? "Marketlens <reports@marketlens.invalid>"
+        }
         baseURL = try reader.url("BASE_URL", default: "https://localhost:8443")
         webhookSecret = reader.nonEmpty("PARALLEL_WEBHOOK_SECRET")
         maxReportsPerHour = try reader.integer("MAX_REPORTS_PER_HOUR", default: 100, range: 0...1_000_000)
@@ -67,6 +74,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         migrationsDirectory = reader.nonEmpty("MARKETLENS_MIGRATIONS") ?? root + "/migrations"
         logLevel = try reader.choice(
             "LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        monitor = try MonitorSettings(reader: reader)
     }
 
     /// Every processor Parallel offers, with the `-fast` variants.

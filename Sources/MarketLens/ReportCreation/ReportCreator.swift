@@ -115,14 +115,8 @@ public struct ReportCreator {
 
     /// The create body of the run (upstream-api.md §2.1).
     public func runInput(for request: ResearchRequest, publicID: String) -> RunInput {
-        RunInput(
-            input: .text(ResearchPrompt.runInput(request)),
-            processor: configuration.processor,
-            taskSpec: TaskSpec(outputSchema: .text(description: ResearchPrompt.outputDescription)),
-            metadata: ["report_id": .string(publicID)],
-            webhook: configuration.webhookSecret == nil
-                ? nil : Webhook(url: configuration.baseURL + "/webhooks/parallel", eventTypes: ["task_run.status"]),
-            enableEvents: true)
+        ReportRunRequest.input(
+            for: request, publicID: publicID, processor: configuration.processor, configuration: configuration)
     }
 
     /// Creates the run and records the outcome on the row: the run id and a `queued` event; or
