@@ -139,6 +139,8 @@ struct MonitorIntegrationTests {
             for report in reports {
                 try Self.expectWellFormedLog(try env.events(of: report), terminal: "completed")
             }
+            // E-mails leave on the monitors' next pass after completion: wait for them, then check none doubled.
+            try env.waitUntil("all e-mails sent") { _ in try env.sim.outbox().count >= 4 }
             #expect(try env.sim.outbox().count == 4)
         }
     }
