@@ -8,6 +8,15 @@ enum Routes {
         router.get("/healthz", HealthController.live)
         router.get("/readyz", HealthController.ready)
         router.get("/metrics", MetricsController.show)
+        router.get("/console", ConsoleController.show)
+        router.get("/console/callback", ConsoleController.callback)
+        router.post("/console/oauth/start", ConsoleController.oauthStart)
+        router.post("/console/oauth/token", ConsoleController.oauthToken)
+        router.post("/console/render-markdown", ConsoleController.renderMarkdown)
+        // Every method under /console/api reaches the relay, whose allow-list refuses all but a few calls.
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            router.add(method, "/console/api/*rest", ConsoleController.relay)
+        }
         return router
     }
 }
