@@ -70,7 +70,7 @@ import Web
 
     @Test func markdownIsRenderedSafelyOnTheServer() throws {
         let handler = try Self.app().makeHandler()
-        let hostile = ##"{"markdown":"# Title\n\n<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) [ok](https://example.com)"}"##
+        let hostile = ##"{"markdown":"# Title\n\nText <img src=x onerror=alert(1)> [x](javascript:alert(1)) [ok](https://example.com)\n\n<script>alert(1)</script>"}"##
         let response = handler.handle(ConsoleRequests.make("POST", "/console/render-markdown", key: nil, body: hostile))
         #expect(response.status == 200)
         let html = try #require(ConsoleRequests.json(response)["html"] as? String)

@@ -74,8 +74,8 @@ struct ConsoleRelayTests {
         let create = try #require(requests.first { $0["method"] as? String == "POST" })
         let createHeaders = (create["headers"] as? [String: Any]).map { Dictionary($0.map { ($0.key.lowercased(), "\($0.value)") }) { a, _ in a } }
         #expect(createHeaders?["parallel-beta"] == "events-sse-2025-07-24,webhook-2025-08-12")
-        #expect((requests.first { ($0["path"] as? String)?.hasSuffix("/result") == true }?["query"] as? String)?
-            .contains("timeout=30") == true)
+        let resultQuery = requests.first { ($0["path"] as? String)?.hasSuffix("/result") == true }?["query"]
+        #expect((resultQuery as? [String: Any])?["timeout"] as? String == "30", "clamped from 600")
 
         #expect(logs.lines.count >= 5, "the relay logs each call (without the key)")
         for line in logs.lines { #expect(!line.contains(sim.apiKey), "leak: \(line)") }
