@@ -423,6 +423,7 @@
     const li = el("li", "event event-" + kind);
     li.append(el("span", "event-type", label));
     if (timestamp) {
+      li.dataset.at = String(timestamp);
       const when = new Date(timestamp);
       const time = el("time", "event-time", isNaN(when) ? String(timestamp) : when.toLocaleTimeString());
       time.dateTime = String(timestamp);
