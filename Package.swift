@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: strict),
         .target(name: "Postgres", dependencies: ["CPostgres"], swiftSettings: strict),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
-        .target(name: "Markdown", dependencies: ["CCmark"], swiftSettings: strict),
+        .target(name: "Markdown", dependencies: ["CCmark", "Web"], swiftSettings: strict),
 
         // Pure Swift layers.
         .target(name: "ServerSentEvents", swiftSettings: strict),
@@ -82,7 +82,8 @@ let package = Package(
         .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
-        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport", "HTTPClient", log],
+        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport",
+                                                      "ParallelAPI", "FastCGIServer", "HTTPClient", log],
                     swiftSettings: strict),
         .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),
     ]

@@ -57,6 +57,14 @@ def test_unknown_page_is_the_apps_styled_404():
     assert "nginx" not in text
 
 
+def test_error_page_reference_when_shown_is_the_request_id():
+    reply = curl(url("/no/such/page-5b2c"))
+    request_id = reply.headers.get("x-request-id", "")
+    assert len(request_id) == 32
+    if "reference" in reply.text.lower():  # a reference, when the page gives one, must be findable in the logs
+        assert request_id in reply.text, "the page shows an empty or different reference"
+
+
 def test_missing_static_file_gets_the_styled_404_too():
     reply = curl(url("/static/css/missing-9c1e.css"))
     assert reply.status == 404

@@ -35,6 +35,13 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
 
     /// True when no Parallel key is configured: the stack talks to `upstream-sim`.
     public var isOffline: Bool { parallelAPIKey == nil }
+    /// The key `upstream-sim` accepts by default (its `--api-key`); not a secret.
+    public static let offlineSimulatorKey = "sim-parallel-key"
+    /// The key to send to `parallelBaseURL`: the configured one, or in offline mode the simulator's.
+    public var parallelKeyForRequests: String { parallelAPIKey ?? Self.offlineSimulatorKey }
+    /// Total time the Chat API validation may take before a request is refused with 503 (product.md §7.1).
+    /// Not read from the environment; tests shorten it.
+    public var validationTimeout: Double = 8
     /// True when e-mail can be sent.
     public var isEmailEnabled: Bool { resendAPIKey != nil && mailFrom != nil }
 
