@@ -13,6 +13,15 @@ enum Routes {
         router.post("/api/v1/reports", ReportCreationController.createFromAPI)
         router.post("/api/v1/validate", ReportCreationController.validate)
         router.post("/webhooks/parallel", WebhookController.receive)
+        router.get("/console", ConsoleController.show)
+        router.get("/console/callback", ConsoleController.callback)
+        router.post("/console/oauth/start", ConsoleController.oauthStart)
+        router.post("/console/oauth/token", ConsoleController.oauthToken)
+        router.post("/console/render-markdown", ConsoleController.renderMarkdown)
+        // Every method under /console/api reaches the relay, whose allow-list refuses all but a few calls.
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            router.add(method, "/console/api/*rest", ConsoleController.relay)
+        }
         return router
     }
 }

@@ -26,6 +26,9 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var logLevel: String
     /// Monitoring thread, e-mail outbox and webhook tunables (`MARKETLENS_LEASE_SECONDS`, … see MonitorSettings).
     public var monitor: MonitorSettings
+    /// The OAuth authorisation server of the task console (`CONSOLE_OAUTH_ISSUER`). Default: Parallel's platform
+    /// when `PARALLEL_BASE_URL` is Parallel's API, else the base URL itself (upstream-sim serves both).
+    public var consoleOAuthIssuer: String
 
     /// The templates directory under the project root.
     public var templatesDirectory: String { root + "/templates" }
@@ -72,6 +75,9 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         root = reader.nonEmpty("MARKETLENS_ROOT") ?? FileManager.default.currentDirectoryPath
         socketDirectory = reader.nonEmpty("MARKETLENS_SOCKET_DIR") ?? root + "/.run/sockets"
         migrationsDirectory = reader.nonEmpty("MARKETLENS_MIGRATIONS") ?? root + "/migrations"
+        consoleOAuthIssuer = try reader.url(
+            "CONSOLE_OAUTH_ISSUER",
+            default: parallelBaseURL.hasPrefix("https://api.parallel.ai") ? "https://platform.parallel.ai" : parallelBaseURL)
         logLevel = try reader.choice(
             "LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         monitor = try MonitorSettings(reader: reader)

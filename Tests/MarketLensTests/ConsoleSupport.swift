@@ -1,0 +1,156 @@
+import Foundation
+import HTTPClient
+import Logging
+import Testing
+import Web
+
+/// An `upstream-sim` for one console test, started from `UPSTREAM_SIM_BIN` (default `.build/debug/upstream-sim`)
+/// with its own distinctive API key, so a leak of that key anywhere is unmistakable.
+final class ConsoleSim {
+    static let binary = ProcessInfo.processInfo.environment["UPSTREAM_SIM_BIN"] ?? ".build/debug/upstream-sim"
+    /// False only when there is no simulator and `MARKETLENS_REQUIRE_SIM` is not 1 (the tests are then skipped).
+    static var available: Bool {
+        FileManager.default.isExecutableFile(atPath: binary)
+            || ProcessInfo.processInfo.environment["MARKETLENS_REQUIRE_SIM"] == "1"
+    }
+
+    let url: String
+    let apiKey: String
+    private let process: Process
+
+    struct StartError: Error, CustomStringConvertible { var description: String }
+
+    init(apiKey: String = "console-test-key-" + UUID().uuidString.prefix(8).lowercased()) throws {
+        self.apiKey = apiKey
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw StartError(description: "upstream-sim missing at \(Self.binary) and MARKETLENS_REQUIRE_SIM=1")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["--port", "0", "--resend-port", "0", "--time-scale", "0.01", "--api-key", apiKey]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line: [UInt8] = []
+        while !line.contains(10) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "parallel=") else {
+            process.terminate()
+            throw StartError(description: "unexpected upstream-sim ready line: \(text)")
+        }
+        url = String(text[range.upperBound...].prefix { !$0.isWhitespace })
+        self.process = process
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// A control-API call, parsed as a JSON object.
+    func control(_ method: String, _ path: String, body: String = "") throws -> [String: Any] {
+        let response = try HTTPClient().send(
+            HTTPRequest(method: method, url: url + "/__sim" + path, headers: [("Content-Type", "application/json")],
+                        body: Array(body.utf8), timeout: 10))
+        return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
+    }
+}
+
+/// Collects every log line (message and metadata) at trace level.
+final class ConsoleLogs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+
+    var lines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+
+    func append(_ line: String) {
+        lock.lock()
+        storage.append(line)
+        lock.unlock()
+    }
+
+    var logger: Logger { Logger(label: "console-test") { _ in Handler(sink: self) } }
+
+    struct Handler: LogHandler {
+        let sink: ConsoleLogs
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let fields = (event.metadata ?? [:]).merging(metadata) { first, _ in first }
+            sink.append("\(event.level) \(event.message) \(fields)")
+        }
+    }
+}
+
+/// A `BodyWriter` that keeps what is written and, after `failAfter` flushes, acts like a departed client.
+final class ConsoleRecordingWriter: BodyWriter {
+    private(set) var bytes: [UInt8] = []
+    private(set) var flushes = 0
+    var failAfter: Int?
+    /// Called after each flush with everything written so far; returning true makes later flushes fail.
+    var leaveWhen: (String) -> Bool = { _ in false }
+    private var left = false
+
+    func write(_ bytes: [UInt8]) throws {
+        if left { throw ClientGone() }
+        self.bytes.append(contentsOf: bytes)
+    }
+
+    func flush() throws {
+        if left { throw ClientGone() }
+        flushes += 1
+        if let failAfter, flushes > failAfter { left = true; throw ClientGone() }
+        if leaveWhen(text) { left = true }
+    }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// Requests as the console page would send them.
+enum ConsoleRequests {
+    static func make(
+        _ method: String, _ path: String, key: String? = "pasted-key-123456", body: String? = nil,
+        headers extra: [(String, String)] = [], csrf: Bool = true
+    ) -> Request {
+        var headers: HTTPHeaders = ["Host": "localhost:8443", "Origin": "https://localhost:8443",
+                                    "Sec-Fetch-Site": "same-origin"]
+        if csrf { headers["X-Requested-With"] = "marketlens-console" }
+        if let key { headers["X-Parallel-Key"] = key }
+        if body != nil { headers["Content-Type"] = "application/json" }
+        for (name, value) in extra { headers[name] = value }
+        let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
+        return Request(method: method, path: parts[0], query: parts.count > 1 ? parts[1] : "", headers: headers,
+                       body: Array((body ?? "").utf8), scheme: "https", requestID: "req-1")
+    }
+
+    /// The `error.code` of a JSON error response.
+    static func errorCode(_ response: Response) -> String? {
+        guard case .bytes(let bytes) = response.body,
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let error = object["error"] as? [String: Any]
+        else { return nil }
+        return error["code"] as? String
+    }
+
+    static func json(_ response: Response) -> [String: Any] {
+        guard case .bytes(let bytes) = response.body else { return [:] }
+        return (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:]
+    }
+}
