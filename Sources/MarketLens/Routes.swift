@@ -8,6 +8,12 @@ enum Routes {
         router.get("/healthz", HealthController.live)
         router.get("/readyz", HealthController.ready)
         router.get("/metrics", MetricsController.show)
+        // Reader: reports, their Markdown, the library and the read-only JSON API.
+        router.get("/r/:slug", ReportPageController.show)
+        router.get("/r/:slug.md", ReportPageController.markdown)
+        router.get("/library", LibraryController.show)
+        router.get("/api/v1/reports", ReportsAPIController.list)
+        router.get("/api/v1/reports/:id", ReportsAPIController.show)
         return router
     }
 }
