@@ -12,5 +12,6 @@ struct MarketLensCommand: ParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, ServeWorkerCommand.self, MigrateCommand.self, StatusCommand.self, DoctorCommand.self,
+            ReportsCommand.self, ExportCommand.self, ImportCommand.self, BenchSeedCommand.self,
         ])
 }
