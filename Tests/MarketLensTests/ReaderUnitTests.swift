@@ -215,6 +215,21 @@ import Web
         #expect(InertHTML.problems(in: "<svg><b ONCLICK='x'>").count == 2)
     }
 
+    @Test func libraryPagesAreReusedOnlyWhileFresh() throws {
+        let cache = LibraryCache(ttl: .milliseconds(50), pageTTL: .milliseconds(50))
+        var renders = 0
+        let render = { () -> String in renders += 1; return "page \(renders)" }
+        #expect(cache.page(key: "q=a", render: render) == "page 1")
+        #expect(cache.page(key: "q=a", render: render) == "page 1")
+        #expect(cache.page(key: "q=b", render: render) == "page 2")
+        Thread.sleep(forTimeInterval: 0.08)
+        #expect(cache.page(key: "q=a", render: render) == "page 3")
+        var counts = 0
+        #expect(cache.count(key: "k") { counts += 1; return 7 } == 7)
+        #expect(cache.count(key: "k") { counts += 1; return 8 } == 7)
+        #expect(counts == 1)
+    }
+
     @Test func summariesDropMarkersAndMarkup() {
         let summary = ReportRendering.summary(of: "# T\n\n## S\n\nThe **market** was worth EUR 52bn [1] in 2025 [12].")
         #expect(summary == "The market was worth EUR 52bn in 2025 .")

@@ -7,18 +7,22 @@ enum LibraryController {
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         let query = try LibraryQuery(form: request.queryItems)
         let cache = context.app.libraryCache
-        let (items, total, regions) = try context.database.withConnection { connection in
-            let items = try LibrarySearch.page(query, on: connection)
-            // The first page that is not full tells the total exactly, without counting.
-            let total =
-                query.page == 1 && items.count < LibraryQuery.pageSize
-                ? items.count
-                : try cache.count(key: query.countKey) { try LibrarySearch.count(query, on: connection) }
-            let regions = try cache.regions { try LibrarySearch.regions(on: connection) }
-            return (items, total, regions)
+        // Keyed by the canonical query string, so equivalent URLs share one entry.
+        let html = try cache.page(key: query.queryString(page: query.page)) {
+            let (items, total, regions) = try context.database.withConnection { connection in
+                let items = try LibrarySearch.page(query, on: connection)
+                // The first page that is not full tells the total exactly, without counting.
+                let total =
+                    query.page == 1 && items.count < LibraryQuery.pageSize
+                    ? items.count
+                    : try cache.count(key: query.countKey) { try LibrarySearch.count(query, on: connection) }
+                let regions = try cache.regions { try LibrarySearch.regions(on: connection) }
+                return (items, total, regions)
+            }
+            let page = LibraryPage.context(query: query, items: items, total: total, regions: regions)
+            return try context.app.renderer.render("library", page)
         }
-        let page = LibraryPage.context(query: query, items: items, total: total, regions: regions)
-        return try context.renderPage("library", page).cacheControl(.publicMaxAge(30))
+        return Response.html(html).cacheControl(.publicMaxAge(30))
     }
 }
 
