@@ -1,9 +1,10 @@
 import Synchronization
 
-/// Rendered report bodies of this worker process, shared by its request threads (hence the `Mutex`): a finished
-/// report never changes, so rendering its Markdown once per process instead of once per request is safe. Keyed
-/// by the report's id and its page ETag (which changes with the completion time and the render version).
-/// Bounded by total HTML size; the least recently used entries go first.
+/// Rendered report pages (HTML and Markdown downloads) of this worker process, shared by its request threads
+/// (hence the `Mutex`): a finished report never changes, so rendering it once per process instead of once per
+/// request is safe. Keyed by the report's id and the representation's ETag (which changes with the completion
+/// time, the visibility and the render version; hiding is checked before the cache is consulted).
+/// Bounded by total size; the least recently used entries go first.
 public final class ReportRenderCache: Sendable {
     /// What identifies one rendering.
     public struct Key: Hashable, Sendable {
@@ -12,7 +13,7 @@ public final class ReportRenderCache: Sendable {
     }
 
     private struct State {
-        var entries: [Key: (rendered: ReportRendering.Rendered, lastUse: UInt64)] = [:]
+        var entries: [Key: (text: String, lastUse: UInt64)] = [:]
         var bytes = 0
         var clock: UInt64 = 0
     }
@@ -23,17 +24,17 @@ public final class ReportRenderCache: Sendable {
     /// A cache holding at most about `maxBytes` of HTML (default 32 MiB).
     public init(maxBytes: Int = 32 << 20) { self.maxBytes = maxBytes }
 
-    /// The cached rendering for `key`, or `content` rendered now (outside the lock) and remembered.
-    func rendered(key: Key, content: String) -> ReportRendering.Rendered {
-        let hit = state.withLock { state -> ReportRendering.Rendered? in
+    /// The cached text for `key`, or `render()`'s (run outside the lock) remembered.
+    func text(key: Key, render: () throws -> String) rethrows -> String {
+        let hit = state.withLock { state -> String? in
             guard let entry = state.entries[key] else { return nil }
             state.clock += 1
             state.entries[key]?.lastUse = state.clock
-            return entry.rendered
+            return entry.text
         }
         if let hit { return hit }
-        let rendered = ReportRendering.render(content: content)
-        let size = rendered.html.utf8.count
+        let rendered = try render()
+        let size = rendered.utf8.count
         guard size <= maxBytes / 4 else { return rendered }
         state.withLock { state in
             state.clock += 1
@@ -44,7 +45,7 @@ public final class ReportRenderCache: Sendable {
                 let sorted = state.entries.sorted { $0.value.lastUse < $1.value.lastUse }
                 for (old, entry) in sorted.prefix(sorted.count / 2) {
                     state.entries[old] = nil
-                    state.bytes -= entry.rendered.html.utf8.count
+                    state.bytes -= entry.text.utf8.count
                 }
             }
         }
