@@ -9,6 +9,10 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let renderer: PageRenderer
     public let metrics: RequestMetrics
     public let logger: Logger
+    /// Rendered report bodies of this process (the reader's `/r/{slug}`).
+    public let reportRenderCache = ReportRenderCache()
+    /// Short-lived library counts and region lists of this process (the reader's `/library`).
+    public let libraryCache = LibraryCache()
     let router: Router<RequestContext>
     let errors: ErrorResponder
 

@@ -22,6 +22,12 @@ enum Routes {
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
             router.add(method, "/console/api/*rest", ConsoleController.relay)
         }
+        // Reader: reports, their Markdown, the library and the read-only JSON API.
+        router.get("/r/:slug", ReportPageController.show)
+        router.get("/r/:slug.md", ReportPageController.markdown)
+        router.get("/library", LibraryController.show)
+        router.get("/api/v1/reports", ReportsAPIController.list)
+        router.get("/api/v1/reports/:id", ReportsAPIController.show)
         return router
     }
 }
