@@ -2,56 +2,22 @@ import Foundation
 import HTTPClient
 import Logging
 import Testing
+import TestSupport
 import Web
 
 /// An `upstream-sim` for one console test, started from `UPSTREAM_SIM_BIN` (default `.build/debug/upstream-sim`)
 /// with its own distinctive API key, so a leak of that key anywhere is unmistakable.
 final class ConsoleSim {
-    static let binary = ProcessInfo.processInfo.environment["UPSTREAM_SIM_BIN"] ?? ".build/debug/upstream-sim"
     /// False only when there is no simulator and `MARKETLENS_REQUIRE_SIM` is not 1 (the tests are then skipped).
-    static var available: Bool {
-        FileManager.default.isExecutableFile(atPath: binary)
-            || ProcessInfo.processInfo.environment["MARKETLENS_REQUIRE_SIM"] == "1"
-    }
+    static var available: Bool { SimulatorProcess.isEnabled }
 
-    let url: String
     let apiKey: String
-    private let process: Process
-
-    struct StartError: Error, CustomStringConvertible { var description: String }
+    private let simulator: SimulatorProcess
+    var url: String { simulator.parallelURL }
 
     init(apiKey: String = "console-test-key-" + UUID().uuidString.prefix(8).lowercased()) throws {
         self.apiKey = apiKey
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw StartError(description: "upstream-sim missing at \(Self.binary) and MARKETLENS_REQUIRE_SIM=1")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--port", "0", "--resend-port", "0", "--time-scale", "0.01", "--api-key", apiKey]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line: [UInt8] = []
-        while !line.contains(10) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "parallel=") else {
-            process.terminate()
-            throw StartError(description: "unexpected upstream-sim ready line: \(text)")
-        }
-        url = String(text[range.upperBound...].prefix { !$0.isWhitespace })
-        self.process = process
-    }
-
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        simulator = try SimulatorProcess(timeScale: 0.01, apiKey: apiKey)
     }
 
     /// A control-API call, parsed as a JSON object.

@@ -8,67 +8,18 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// An `upstream-sim` for one monitor test, on ports of this helper's range (58500-58599), time scale 0.02.
+/// An `upstream-sim` for one monitor test (time scale 0.02, one webhook attempt).
 final class MonitorSim: @unchecked Sendable {
-    static let parallelKey = "sim-parallel-key"
-    static let webhookSecret = "sim_webhook_secret_123"
-    static let binary: String = {
-        if let path = ProcessInfo.processInfo.environment["UPSTREAM_SIM_BIN"] { return path }
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent(".build/debug/upstream-sim").path
-    }()
-    static var available: Bool {
-        FileManager.default.isExecutableFile(atPath: binary)
-            || ProcessInfo.processInfo.environment["MARKETLENS_REQUIRE_SIM"] == "1"
-    }
-    private static let nextPort = Atomic<Int>(0)
+    static let parallelKey = SimulatorProcess.parallelKey
+    static let webhookSecret = SimulatorProcess.webhookSecret
+    static var available: Bool { SimulatorProcess.isEnabled }
 
-    let parallelURL: String
-    let resendURL: String
-    private let process: Process
-
-    struct StartError: Error, CustomStringConvertible { var description: String }
+    private let simulator: SimulatorProcess
+    var parallelURL: String { simulator.parallelURL }
+    var resendURL: String { simulator.resendURL }
 
     init() throws {
-        var lastError = "not started"
-        for _ in 0..<10 {
-            let offset = MonitorSim.nextPort.add(2, ordering: .relaxed).oldValue % 100
-            let port = 58500 + offset
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.binary)
-            process.arguments = ["--port", String(port), "--resend-port", String(port + 1), "--time-scale", "0.02",
-                                 "--api-key", Self.parallelKey, "--resend-api-key", "re_sim_key",
-                                 "--webhook-secret", Self.webhookSecret, "--webhook-max-attempts", "1"]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line: [UInt8] = []
-            while !line.contains(10) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line += chunk
-            }
-            let text = String(decoding: line, as: UTF8.self)
-            if text.hasPrefix("upstream-sim ") {
-                parallelURL = "http://127.0.0.1:\(port)"
-                resendURL = "http://127.0.0.1:\(port + 1)"
-                self.process = process
-                return
-            }
-            lastError = "no ready line on port \(port)"
-            process.terminate()
-            process.waitUntilExit()
-        }
-        throw StartError(description: lastError)
-    }
-
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        simulator = try SimulatorProcess(timeScale: 0.02, arguments: ["--webhook-max-attempts", "1"])
     }
 
     func client() throws -> ParallelClient {

@@ -10,51 +10,15 @@ import Web
 
 /// A real `upstream-sim` process on free ports, stopped on `stop()`.
 final class SimProcess: @unchecked Sendable {
-    let process = Process()
-    let url: String
-
-    static var binary: String {
-        if let path = ProcessInfo.processInfo.environment["UPSTREAM_SIM_BIN"], !path.isEmpty { return path }
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        return root.appendingPathComponent(".build/debug/upstream-sim").path
-    }
+    let simulator: SimulatorProcess
+    var url: String { simulator.parallelURL }
 
     init(arguments: [String] = []) throws {
-        let binary = Self.binary
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw HarnessError("upstream-sim not built at \(binary): run `swift build --product upstream-sim`")
-        }
-        process.executableURL = URL(fileURLWithPath: binary)
         let chatDelay = arguments.contains("--chat-delay") ? [] : ["--chat-delay", "0.5"]
-        process.arguments = ["--port", "0", "--resend-port", "0", "--time-scale", "0.02"] + chatDelay + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line: [UInt8] = []
-        let handle = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "parallel="),
-            let end = text[range.upperBound...].firstIndex(where: { $0 == " " || $0 == "\n" })
-        else {
-            process.terminate()
-            throw HarnessError("upstream-sim did not print its ready line: \(text)")
-        }
-        url = String(text[range.upperBound..<end])
+        simulator = try SimulatorProcess(arguments: chatDelay + arguments)
     }
 
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
+    func stop() { simulator.stop() }
 
     /// Calls the control API; returns the decoded JSON object.
     @discardableResult
