@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Testing
+import TestSupport
 import Web
 @testable import MarketLens
 
@@ -41,7 +42,7 @@ struct ConsoleOAuthTests {
 
     @Test func registrationAuthorisationAndExchangeYieldAWorkingKey() throws {
         let sim = try ConsoleSim()
-        let logs = ConsoleLogs()
+        let logs = LogCapture()
         let oauth = ConsoleOAuth(issuer: sim.url, redirectURI: Self.redirect, logger: logs.logger)
         let endpoints = try oauth.discover()
         #expect(endpoints.token == sim.url + "/getKeys/token")
@@ -63,7 +64,7 @@ struct ConsoleOAuthTests {
 
     @Test func aWrongVerifierOrAReusedCodeIsRefused() throws {
         let sim = try ConsoleSim()
-        let oauth = ConsoleOAuth(issuer: sim.url, redirectURI: Self.redirect, logger: ConsoleLogs().logger)
+        let oauth = ConsoleOAuth(issuer: sim.url, redirectURI: Self.redirect, logger: LogCapture().logger)
         let verifier = Self.plainVerifier
         let (code, clientID) = try Self.authorise(oauth, verifier: verifier)
         #expect(throws: HTTPError.self) {
@@ -82,7 +83,7 @@ struct ConsoleOAuthTests {
     }
 
     @Test func anUnreachableIssuerIsAnErrorNotAHang() throws {
-        let oauth = ConsoleOAuth(issuer: "http://127.0.0.1:9", redirectURI: Self.redirect, logger: ConsoleLogs().logger)
+        let oauth = ConsoleOAuth(issuer: "http://127.0.0.1:9", redirectURI: Self.redirect, logger: LogCapture().logger)
         #expect(throws: (any Error).self) { try oauth.start() }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Web
 @testable import MarketLens
 
@@ -12,7 +13,7 @@ import Web
             "MARKETLENS_ROOT": root.path, "PARALLEL_BASE_URL": "http://127.0.0.1:9",
             "CONSOLE_OAUTH_ISSUER": "https://auth.example/<x>",
         ])
-        return try MarketLensApp(configuration: configuration, logger: ConsoleLogs().logger)
+        return try MarketLensApp(configuration: configuration, logger: LogCapture().logger)
     }
 
     static func get(_ path: String) throws -> (Response, String) {

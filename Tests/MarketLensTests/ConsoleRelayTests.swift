@@ -11,7 +11,7 @@ import Web
 struct ConsoleRelayTests {
     @Test func createGetAndFollowARunWithoutLoggingTheKey() throws {
         let sim = try ConsoleSim()
-        let logs = ConsoleLogs()
+        let logs = LogCapture()
         let relay = ConsoleRelay(baseURL: sim.url, logger: logs.logger)
         let body = #"""
             {"input":"EU cold-chain logistics market","processor":"lite","enable_events":true,
@@ -83,7 +83,7 @@ struct ConsoleRelayTests {
 
     @Test func upstreamErrorsPassThroughWithTheirReferenceAndNoKey() throws {
         let sim = try ConsoleSim()
-        let logs = ConsoleLogs()
+        let logs = LogCapture()
         let relay = ConsoleRelay(baseURL: sim.url, logger: logs.logger)
         let wrongKey = "wrong-key-" + UUID().uuidString
         let refused = relay.respond(
@@ -101,7 +101,7 @@ struct ConsoleRelayTests {
 
     @Test func aDepartedViewerStopsTheUpstreamRead() throws {
         let sim = try ConsoleSim()
-        let relay = ConsoleRelay(baseURL: sim.url, logger: ConsoleLogs().logger)
+        let relay = ConsoleRelay(baseURL: sim.url, logger: LogCapture().logger)
         let created = relay.respond(
             to: ConsoleRequests.make(
                 "POST", "/console/api/v1/tasks/runs", key: sim.apiKey,
@@ -119,7 +119,7 @@ struct ConsoleRelayTests {
 
     @Test func aQuietStreamGetsHeartbeatsAndNoticesTheViewerLeaving() throws {
         let server = try TestHTTPServer.shared()
-        var relay = ConsoleRelay(baseURL: server.baseURL, logger: ConsoleLogs().logger)
+        var relay = ConsoleRelay(baseURL: server.baseURL, logger: LogCapture().logger)
         relay.heartbeat = .seconds(1)
         let writer = ConsoleRecordingWriter()
         writer.leaveWhen = { $0.components(separatedBy: ": keep-alive").count > 3 }
@@ -132,7 +132,7 @@ struct ConsoleRelayTests {
 
     @Test func aStreamCutByUpstreamEndsWithARelayErrorEvent() throws {
         let server = try TestHTTPServer.shared()
-        let relay = ConsoleRelay(baseURL: server.baseURL, logger: ConsoleLogs().logger)
+        let relay = ConsoleRelay(baseURL: server.baseURL, logger: LogCapture().logger)
         let writer = ConsoleRecordingWriter()
         relay.pumpEvents(runID: "trun_x", key: "k-12345678", to: writer, url: server.url("/status/503"))
         #expect(writer.text.contains("event: error"))

@@ -29,42 +29,6 @@ final class ConsoleSim {
     }
 }
 
-/// Collects every log line (message and metadata) at trace level.
-final class ConsoleLogs: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [String] = []
-
-    var lines: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage
-    }
-
-    func append(_ line: String) {
-        lock.lock()
-        storage.append(line)
-        lock.unlock()
-    }
-
-    var logger: Logger { Logger(label: "console-test") { _ in Handler(sink: self) } }
-
-    struct Handler: LogHandler {
-        let sink: ConsoleLogs
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let fields = (event.metadata ?? [:]).merging(metadata) { first, _ in first }
-            sink.append("\(event.level) \(event.message) \(fields)")
-        }
-    }
-}
-
 /// A `BodyWriter` that keeps what is written and, after `failAfter` flushes, acts like a departed client.
 final class ConsoleRecordingWriter: BodyWriter {
     private(set) var bytes: [UInt8] = []

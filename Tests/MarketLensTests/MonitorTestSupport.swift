@@ -117,36 +117,6 @@ final class RunningMonitor: @unchecked Sendable {
     var hasReturned: Bool { finished.isRequested }
 }
 
-/// Collects log messages (with metadata) in memory, for assertions on what the monitor did.
-final class LogCapture: @unchecked Sendable {
-    struct Entry { var level: Logger.Level; var message: String; var metadata: [String: String] }
-    private let entries = Mutex<[Entry]>([])
-
-    var all: [Entry] { entries.withLock { $0 } }
-
-    func logger(label: String = "test") -> Logger {
-        Logger(label: label) { _ in Handler(capture: self) }
-    }
-
-    fileprivate func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .debug
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            var merged = metadata
-            if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-            capture.append(Entry(level: event.level, message: "\(event.message)",
-                                 metadata: merged.mapValues { "\($0)" }))
-        }
-    }
-}
-
 /// The pieces of one monitor test: an isolated migrated schema, a simulator and an app configuration for both.
 struct MonitorEnvironment {
     let databaseURL: String
