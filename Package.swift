@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: strict),
         .target(name: "Postgres", dependencies: ["CPostgres"], swiftSettings: strict),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
-        .target(name: "Markdown", dependencies: ["CCmark"], swiftSettings: strict),
+        .target(name: "Markdown", dependencies: ["CCmark", "Web"], swiftSettings: strict),
 
         // Pure Swift layers.
         .target(name: "ServerSentEvents", swiftSettings: strict),
@@ -49,6 +49,7 @@ let package = Package(
             dependencies: [
                 "Web", "Postgres", "Markdown", "HTTPClient", "ParallelAPI", "ResendAPI", "Migrations", log,
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
 
@@ -69,7 +70,7 @@ let package = Package(
             swiftSettings: strict),
 
         // Tests: one target per module plus shared support (test FastCGI client, database helpers, fixtures).
-        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Postgres", log], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"], swiftSettings: strict),
@@ -82,7 +83,8 @@ let package = Package(
         .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
-        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport"],
+        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport",
+                                                      "ParallelAPI", "FastCGIServer", "HTTPClient", "ResendAPI", log],
                     swiftSettings: strict),
         .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),
     ]

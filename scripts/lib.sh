@@ -19,7 +19,8 @@ is_root() { [[ "$(id -u)" -eq 0 ]]; }
 # Runs a command as root: directly when we are root, through sudo otherwise.
 as_root() {
     if is_root; then "$@"
-    elif command -v sudo >/dev/null 2>&1; then sudo -n "$@" 2>/dev/null || sudo "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        if sudo -n true 2>/dev/null; then sudo -n "$@"; else sudo "$@"; fi
     else die "need root for: $* (run as root or install sudo)"
     fi
 }

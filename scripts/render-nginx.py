@@ -68,11 +68,12 @@ def main() -> int:
     parser.add_argument("--key", required=True, type=Path)
     parser.add_argument("--listen", action="append", help="address to listen on (repeatable; default all IPv4)")
     parser.add_argument("--user", help="nginx worker user (only meaningful when nginx starts as root)")
+    parser.add_argument("--nginx-version", help="render for this nginx version (default: ask `nginx -v`)")
     args = parser.parse_args()
 
     if args.workers < 1:
         sys.exit("render-nginx: --workers must be at least 1")
-    version = nginx_version()
+    version = tuple(int(x) for x in args.nginx_version.split(".")) if args.nginx_version else nginx_version()
     http2_directive = version >= (1, 25, 1)  # `http2 on;` replaced `listen … http2` in 1.25.1
     addresses = args.listen or ["*"]
     env = os.environ

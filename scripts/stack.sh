@@ -22,7 +22,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ML_ROOT"
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 
 command="${1:-}"; [[ -n "$command" ]] || usage; shift
 test_mode=0 purge=0 build=1 deps=1 run_dir="${MARKETLENS_RUN_DIR:-}"
@@ -100,7 +100,7 @@ stop_pid() {
     # Children the process left behind (they may have lost their parent before the group kill).
     local c
     for c in $children; do
-        pid_alive "$c" && kill -KILL "$c" 2>/dev/null || true
+        if pid_alive "$c"; then kill -KILL "$c" 2>/dev/null || true; fi
     done
     kill -KILL -- "-$pid" 2>/dev/null || true
     wait_until 5 "$name to exit" bash -c "! kill -0 $pid 2>/dev/null" || true
@@ -222,7 +222,7 @@ start_nginx() {
         listen=(--listen 127.0.0.1)
     else
         listen=(--listen '*')
-        [[ -s /proc/net/if_inet6 ]] && listen+=(--listen '::')
+        if grep -qs . /proc/net/if_inet6; then listen+=(--listen '::'); fi
     fi
     rm -rf "$RUN/nginx"
     python3 "$ML_ROOT/scripts/render-nginx.py" --prefix "$RUN/nginx" --root "$ML_ROOT" \
@@ -271,7 +271,7 @@ cmd_up() {
         cmd_down_inner keep
     fi
 
-    MARKETLENS_MODE=dev; ((test_mode)) && MARKETLENS_MODE=test
+    MARKETLENS_MODE="dev"; if ((test_mode)); then MARKETLENS_MODE="test"; fi
     MARKETLENS_RUN_DIR="$RUN"
     MARKETLENS_LOG_DIR="$RUN/logs"
     MARKETLENS_SOCKET_DIR="$RUN/sock"
@@ -445,7 +445,7 @@ cmd_run() {
     local tail_pid=""
     stop_all() {
         trap - INT TERM EXIT
-        [[ -n "$tail_pid" ]] && kill "$tail_pid" 2>/dev/null || true
+        if [[ -n "$tail_pid" ]]; then kill "$tail_pid" 2>/dev/null || true; fi
         echo >&2
         log "stopping"
         cmd_down_inner "$( ((test_mode)) && echo purge || echo keep)"

@@ -11,13 +11,14 @@
 #
 # Environment: SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. "--filter WebTests"),
 # PYTEST_ARGS (extra pytest arguments), MARKETLENS_KEEP_RUN=1 (keep the run dir and its logs).
-set -euo pipefail
+set -Eeuo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ML_ROOT"
 
 started=$SECONDS
 results=()
 failed=0
+n_passed=0 n_failed=0 n_skipped=0
 record() { results+=("$1: $2"); [[ "$2" == passed ]] || failed=1; }
 
 summary() {
@@ -31,6 +32,7 @@ summary() {
     else
         echo "make test: all passed"
     fi
+    echo "tests: $n_passed passed, $n_failed failed, $n_skipped skipped"
 }
 
 bash scripts/deps.sh
@@ -67,6 +69,7 @@ teardown() {
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
+trap 'warn "scripts/test.sh: \"$BASH_COMMAND\" failed (line $LINENO)"' ERR
 
 if ! bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null; then
     record "test stack (nginx, workers, PostgreSQL, upstream-sim)" failed
@@ -77,9 +80,39 @@ eval "$(bash scripts/stack.sh env --run-dir "$RUN")"
 export TEST_DATABASE_URL="$DATABASE_URL" MARKETLENS_REQUIRE_DB=1 MARKETLENS_REQUIRE_SIM=1
 export UPSTREAM_SIM_URL UPSTREAM_SIM_RESEND_URL MARKETLENS_URL MARKETLENS_HTTP_URL MARKETLENS_RUN_DIR
 
+# Adds the counts a test runner printed to the totals of the summary line.
+count_swift() {
+    local log="$1" total fails xc
+    # Swift Testing: "Test run with N tests ..."; one "✘ Test x() failed after" line per failed test.
+    total="$(grep -oE 'Test run with [0-9]+ tests?' "$log" | tail -n 1 | grep -oE '[0-9]+' || true)"
+    fails="$(grep -E '^✘ Test .* failed after' "$log" | grep -vc '^✘ Test run with' || true)"
+    n_passed=$((n_passed + ${total:-0} - ${fails:-0})); n_failed=$((n_failed + ${fails:-0}))
+    # XCTest: the last "Executed N tests, with M failures" is the total.
+    xc="$(grep -oE 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1 || true)"
+    if [[ "$xc" =~ Executed\ ([0-9]+)\ tests?,\ with\ ([0-9]+) ]]; then
+        n_passed=$((n_passed + BASH_REMATCH[1] - BASH_REMATCH[2])); n_failed=$((n_failed + BASH_REMATCH[2]))
+    fi
+}
+count_pytest() {
+    local line n=""
+    line="$(grep -E '^=+ .* in [0-9.]+s' "$1" | tail -n 1 || true)"
+    n="$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || true)"; n_passed=$((n_passed + ${n:-0}))
+    for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | grep -oE '[0-9]+' || true); do
+        n_failed=$((n_failed + n))
+    done
+    n="$(grep -oE '[0-9]+ skipped' <<<"$line" | grep -oE '[0-9]+' || true)"; n_skipped=$((n_skipped + ${n:-0}))
+}
+
 log "swift test"
+# Swift integration tests start their own simulator from UPSTREAM_SIM_BIN (they count its requests, so a shared
+# one would mix tests); the stack's simulator URL is withheld from them.
 # shellcheck disable=SC2086
-if swift test ${SWIFT_TEST_ARGS:-}; then record "swift test" passed; else record "swift test" failed; fi
+if env -u UPSTREAM_SIM_URL -u UPSTREAM_SIM_RESEND_URL swift test ${SWIFT_TEST_ARGS:-} 2>&1 | tee "$RUN/swift-test.log"; then
+    record "swift test" passed
+else
+    record "swift test" failed
+fi
+count_swift "$RUN/swift-test.log"
 
 # Python: a venv refreshed only when the requirement files change.
 req_files=(tests/requirements.txt)
@@ -106,11 +139,13 @@ run_pytest() {
     ((${#dirs[@]})) || return 0
     log "pytest ${dirs[*]}"
     # shellcheck disable=SC2086
-    if "${pytest_env[@]}" .venv/bin/python -m pytest -p no:cacheprovider -ra ${PYTEST_ARGS:-} "${dirs[@]}"; then
+    if "${pytest_env[@]}" .venv/bin/python -m pytest -p no:cacheprovider -ra ${PYTEST_ARGS:-} "${dirs[@]}" \
+        2>&1 | tee "$RUN/pytest.log"; then
         record "pytest ${dirs[*]}" passed
     else
         record "pytest ${dirs[*]}" failed
     fi
+    count_pytest "$RUN/pytest.log"
 }
 [[ -d tests/stack ]] || record "tests/stack (missing)" failed
 pytest_env=(env)

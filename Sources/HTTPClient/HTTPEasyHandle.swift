@@ -4,6 +4,8 @@ internal import CCurl
 final class HTTPEasyHandle {
     let raw: UnsafeMutableRawPointer
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The state curl's callbacks and error buffer point into: held here so it outlives `curl_easy_cleanup`.
+    private var state: HTTPTransferState?
 
     init() throws {
         HTTPClient.globalInitialize()
@@ -25,11 +27,13 @@ final class HTTPEasyHandle {
         curl_easy_reset(raw)
         curl_slist_free_all(headerList)
         headerList = nil
+        state = nil
     }
 
     /// Sets every option for `request`, pointing the callbacks at `state`, which must outlive the transfer.
     func configure(for request: HTTPRequest, state: HTTPTransferState) throws {
         reset()
+        self.state = state
         let context = Unmanaged.passUnretained(state).toOpaque()
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(state.errorBuffer))
         try set(CURLOPT_URL, request.url)

@@ -11,6 +11,8 @@ final class HTTPTransferState {
     let onHead: (HTTPResponseHead) -> Bool
     /// Called with each body chunk; false ends the transfer cleanly.
     let onBytes: ([UInt8]) -> Bool
+    /// Polled from the progress callback (about once a second, even while idle); true ends the transfer cleanly.
+    let shouldStop: (() -> Bool)?
 
     /// libcurl writes its message for the last failure here (CURLOPT_ERRORBUFFER).
     let errorBuffer: UnsafeMutablePointer<CChar>
@@ -21,7 +23,7 @@ final class HTTPTransferState {
     private(set) var head: HTTPResponseHead?
     /// Set when `onHead` returned false.
     private(set) var headRejected = false
-    /// Set when `onBytes` returned false: the end the caller asked for, not a failure.
+    /// Set when `onBytes` returned false or `shouldStop` returned true: the end the caller asked for.
     private(set) var stoppedByReader = false
     /// Set when the idle limit passed.
     private(set) var stalled = false
@@ -35,8 +37,10 @@ final class HTTPTransferState {
     init(
         request: HTTPRequest,
         onHead: @escaping (HTTPResponseHead) -> Bool,
-        onBytes: @escaping ([UInt8]) -> Bool
+        onBytes: @escaping ([UInt8]) -> Bool,
+        shouldStop: (() -> Bool)? = nil
     ) {
+        self.shouldStop = shouldStop
         target = request.redactedTarget
         followRedirects = request.followRedirects
         idleTimeout = request.idleTimeout
@@ -143,6 +147,10 @@ final class HTTPTransferState {
             lastActivity = now
         }
         checkIdle(now: now)
+        if shouldContinue, !stoppedByReader, let shouldStop, shouldStop() {
+            stoppedByReader = true
+            return false
+        }
         return shouldContinue
     }
 

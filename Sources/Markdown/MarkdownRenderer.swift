@@ -1,3 +1,4 @@
+import Web
 internal import CCmark
 
 /// Renders GitHub-flavoured Markdown (tables, autolinks, strikethrough) to safe HTML with cmark-gfm.
@@ -59,7 +60,7 @@ public enum MarkdownRenderer {
             let openTag = "<h\(heading.level)>"
             guard rendered.hasPrefix(openTag) else { continue }
             // The anchor is [a-z0-9-] only; escaping anyway keeps this safe if the slug rules ever change.
-            let html = "<h\(heading.level) id=\"\(URLPolicy.escapeHTML(heading.anchor))\">" + rendered.dropFirst(openTag.count)
+            let html = "<h\(heading.level) id=\"\(HTMLEscaping.escapeHTML(heading.anchor))\">" + rendered.dropFirst(openTag.count)
             guard let block = CmarkNode.makeCustom(CMARK_NODE_CUSTOM_BLOCK, enter: html, exit: "") else { continue }
             CmarkNode.replace(node, with: block)
         }
@@ -111,8 +112,8 @@ public enum MarkdownRenderer {
             let url = CmarkNode.url(node)
             guard URLPolicy.isExternal(url) else { continue }
             let title = CmarkNode.title(node)
-            var enter = "<a href=\"\(URLPolicy.escapeHref(url))\" rel=\"\(URLPolicy.escapeHTML(rel))\""
-            if !title.isEmpty { enter += " title=\"\(URLPolicy.escapeHTML(title))\"" }
+            var enter = "<a href=\"\(URLPolicy.escapeHref(url))\" rel=\"\(HTMLEscaping.escapeHTML(rel))\""
+            if !title.isEmpty { enter += " title=\"\(HTMLEscaping.escapeHTML(title))\"" }
             guard let anchor = CmarkNode.makeCustom(CMARK_NODE_CUSTOM_INLINE, enter: enter + ">", exit: "</a>") else {
                 continue
             }

@@ -11,6 +11,10 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let logger: Logger
     /// Timing of batch screening (heartbeats, leases), read from the environment.
     public let batchSettings: BatchSettings
+    /// Rendered report bodies of this process (the reader's `/r/{slug}`).
+    public let reportRenderCache = ReportRenderCache()
+    /// Short-lived library counts and region lists of this process (the reader's `/library`).
+    public let libraryCache = LibraryCache()
     let router: Router<RequestContext>
     let errors: ErrorResponder
 
@@ -27,9 +31,17 @@ public struct MarketLensApp: RequestHandlerFactory {
 
     public func makeHandler() throws -> any RequestHandler { RequestThread(app: self) }
 
-    /// The per-process background services, each run on a dedicated thread by the worker.
+    /// The per-process background services, each run on a dedicated thread by the worker: the report monitor
+    /// (follows runs, finishes reports, sends queued e-mail) and the batch monitor (owns running batches).
+    /// Read once per worker process.
     public var backgroundServices: [any BackgroundService] {
-        [BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger)]
+        [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger),
+         BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger)]
+    }
+
+    /// Finishes reports exactly once (used by the monitor, the webhook and the CLI).
+    public var reportCompletion: ReportCompletion {
+        ReportCompletion(baseURL: configuration.baseURL, renderer: renderer)
     }
 }
 
@@ -46,7 +58,8 @@ final class RequestThread: RequestHandler {
     func handle(_ request: Request) -> Response {
         let started = ContinuousClock.now
         app.metrics.begin()
-        var response = app.router.respond(to: request, context: context, errors: app.errors)
+        var response = Self.validate(request).map { app.errors.response(for: $0, request: request) }
+            ?? app.router.respond(to: request, context: context, errors: app.errors)
         if response.headers["Cache-Control"] == nil {
             response.headers["Cache-Control"] = "no-store"
         }
@@ -55,5 +68,16 @@ final class RequestThread: RequestHandler {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         app.metrics.end(status: response.status, seconds: seconds)
         return response
+    }
+
+    /// Input every route must refuse the same way, whether or not its handler reads it: a query string with
+    /// a bad percent-escape or invalid UTF-8 is a 400 before any handler runs.
+    static func validate(_ request: Request) -> HTTPError? {
+        do {
+            _ = try request.queryItems
+            return nil
+        } catch {
+            return error
+        }
     }
 }

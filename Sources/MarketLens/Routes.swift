@@ -17,6 +17,26 @@ enum Routes {
         router.get("/batch/:id", BatchPagesController.show)
         router.get("/batch/:id.csv", BatchPagesController.csv)
         router.get("/batch/:id.json", BatchPagesController.json)
+        router.post("/reports", ReportCreationController.createFromForm)
+        router.post("/reports/:id/retry", ReportCreationController.retry)
+        router.post("/api/v1/reports", ReportCreationController.createFromAPI)
+        router.post("/api/v1/validate", ReportCreationController.validate)
+        router.post("/webhooks/parallel", WebhookController.receive)
+        router.get("/console", ConsoleController.show)
+        router.get("/console/callback", ConsoleController.callback)
+        router.post("/console/oauth/start", ConsoleController.oauthStart)
+        router.post("/console/oauth/token", ConsoleController.oauthToken)
+        router.post("/console/render-markdown", ConsoleController.renderMarkdown)
+        // Every method under /console/api reaches the relay, whose allow-list refuses all but a few calls.
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            router.add(method, "/console/api/*rest", ConsoleController.relay)
+        }
+        // Reader: reports, their Markdown, the library and the read-only JSON API.
+        router.get("/r/:slug", ReportPageController.show)
+        router.get("/r/:slug.md", ReportPageController.markdown)
+        router.get("/library", LibraryController.show)
+        router.get("/api/v1/reports", ReportsAPIController.list)
+        router.get("/api/v1/reports/:id", ReportsAPIController.show)
         return router
     }
 }

@@ -12,7 +12,7 @@ struct DoctorCommand: ParsableCommand {
         abstract: "Check configuration, database, migrations, templates, upstream reachability and the nginx config.",
         discussion: "Prints one line per check; exits non-zero if any check fails.")
 
-    @Option(name: .long, help: "Rendered nginx config to test with `nginx -t` (default .run/nginx.conf if present).")
+    @Option(name: .long, help: "Rendered nginx config to test with `nginx -t` (default .run/nginx/nginx.conf if present).")
     var nginxConfig: String?
 
     func run() throws {
@@ -42,7 +42,7 @@ struct DoctorCommand: ParsableCommand {
         if configuration.isEmailEnabled {
             check("resend upstream") { try Self.reachable(configuration.resendBaseURL) }
         }
-        let nginxPath = nginxConfig ?? configuration.root + "/.run/nginx.conf"
+        let nginxPath = nginxConfig ?? configuration.root + "/.run/nginx/nginx.conf"
         if FileManager.default.fileExists(atPath: nginxPath) {
             check("nginx config") { try Self.nginxTest(nginxPath) }
         } else {

@@ -189,7 +189,9 @@ extension Simulator {
             Thread.sleep(forTimeInterval: f.double("seconds", 60))
             if f.string("then", "respond") == "close" { conn.close(); return }
         }
-        try? conn.respondJSON(202, run.json(at: Date()))
+        // The create response describes the run as created (queued), however long the reply took: with a small
+        // time scale the run may already be running by now, which the real service never answers here.
+        try? conn.respondJSON(202, run.json(at: run.created))
     }
 
     func lookupRun(_ id: String, _ conn: Connection) -> Run? {

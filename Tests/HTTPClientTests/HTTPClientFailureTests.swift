@@ -53,7 +53,9 @@ struct HTTPClientFailureTests {
         let elapsed = now() - started
         #expect(error.kind == .timedOut)
         #expect(!error.requestNotSent, "the request reached the server")
-        #expect(elapsed >= 0.5 && elapsed < 2)
+        // No upper bound on wall time (the machine may be loaded): had the timeout not fired, the server's
+        // answer after 3 s would have been a response, not `.timedOut`.
+        #expect(elapsed >= 0.5)
     }
 
     @Test func serverClosingWithoutAnswer() async throws {

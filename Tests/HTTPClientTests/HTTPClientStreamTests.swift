@@ -115,4 +115,40 @@ struct HTTPClientStreamTests {
         #expect(error.kind == .aborted)
         #expect(bytesSeen == 0)
     }
+
+    @Test func reentrantUseIsRefused() async throws {
+        let stream = server.url("/stream?n=2&interval=0.05")
+        let echoURL = server.url("/echo")
+        let (inner, outer) = try await onDedicatedThread {
+            let client = try HTTPClient()
+            var inner: Result<HTTPResponse, HTTPClientError>?
+            let outer = try httpResult {
+                try client.stream(HTTPRequest(url: stream), onHead: { _ in true }, onBytes: { _ in
+                    if inner == nil { inner = try? httpResult { try client.send(HTTPRequest(url: echoURL)) } }
+                    return true
+                })
+            }
+            return (inner, outer)
+        }
+        guard case .failure(let error)? = inner else {
+            Issue.record("expected the inner call to be refused, got \(String(describing: inner))")
+            return
+        }
+        #expect(error.kind == .other)
+        #expect(try outer.get().status == 200, "the outer stream is undisturbed")
+    }
+
+    @Test func shouldStopEndsAQuietStreamCleanly() async throws {
+        let url = server.url("/stall?for=20")
+        let (head, elapsed) = try await onDedicatedThread {
+            let client = try HTTPClient()
+            let started = now()
+            let head = try client.stream(
+                HTTPRequest(url: url, timeout: 0, idleTimeout: 300), onHead: { _ in true }, onBytes: { _ in true },
+                shouldStop: { now() - started > 0.5 })
+            return (head, now() - started)
+        }
+        #expect(head.status == 200)
+        #expect(elapsed >= 0.5 && elapsed < 3)
+    }
 }

@@ -9,6 +9,7 @@ struct Echo: Decodable {
     var path: String
     var headers: [[String]]
     var body: String
+    var clientPort: Int
 
     func header(_ name: String) -> String? {
         headers.first { $0.first?.lowercased() == name.lowercased() }?.last
@@ -122,13 +123,17 @@ struct HTTPClientTests {
         #expect(try echo(response).body.count == 100)
     }
 
-    @Test func oneClientServesManyRequests() async throws {
+    @Test func oneClientServesManyRequestsOverOneConnection() async throws {
         let url = server.url("/echo")
-        let statuses = try await onDedicatedThread {
+        let responses = try await onDedicatedThread {
             let client = try HTTPClient()
-            return try (0..<20).map { i in try client.send(HTTPRequest(url: url + "?i=\(i)")).status }
+            return try (0..<20).map { i in
+                try client.send(HTTPRequest(method: i % 2 == 0 ? "GET" : "POST", url: url + "?i=\(i)", body: i % 2 == 0 ? [] : [1]))
+            }
         }
-        #expect(statuses == Array(repeating: 200, count: 20))
+        #expect(responses.map(\.status) == Array(repeating: 200, count: 20))
+        let ports = Set(try responses.map { try echo($0).clientPort })
+        #expect(ports.count == 1, "the connection is kept alive between requests")
     }
 
     @Test func headRequestHasNoBody() async throws {

@@ -1,45 +1,8 @@
 import Foundation
 import Logging
 import Testing
+import TestSupport
 @testable import ParallelAPI
-
-/// Collects every log line (message and metadata) at trace level.
-final class CapturedLogs: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [String] = []
-
-    var lines: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage
-    }
-
-    func append(_ line: String) {
-        lock.lock()
-        storage.append(line)
-        lock.unlock()
-    }
-
-    var logger: Logger {
-        Logger(label: "capture") { _ in CapturingHandler(sink: self) }
-    }
-}
-
-struct CapturingHandler: LogHandler {
-    let sink: CapturedLogs
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let fields = (event.metadata ?? [:]).merging(metadata) { first, _ in first }
-        sink.append("\(event.level) \(event.message) \(fields)")
-    }
-}
 
 @Suite("No secret in any log line")
 struct LogSecrecyTests {
@@ -52,7 +15,7 @@ struct LogSecrecyTests {
             .init(status: 401, body: echo),
         ])
         defer { server.stop() }
-        let logs = CapturedLogs()
+        let logs = LogCapture()
         let client = try ParallelClient(configuration: ParallelConfiguration(baseURL: server.baseURL, apiKey: key),
                                         logger: logs.logger)
         client.sleep = { _ in }

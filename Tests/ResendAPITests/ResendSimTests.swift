@@ -1,66 +1,21 @@
 import Foundation
 import HTTPClient
 import Testing
+import TestSupport
 @testable import ResendAPI
 
-/// An `upstream-sim` for one test (same rules as the ParallelAPI tests: `UPSTREAM_SIM_BIN`, `UPSTREAM_SIM_URL` with
-/// `UPSTREAM_SIM_RESEND_URL`, and `MARKETLENS_REQUIRE_SIM=1` to fail instead of skipping).
+/// An `upstream-sim` for one test, on free ports (`SimulatorProcess`); `MARKETLENS_REQUIRE_SIM=1` fails instead of
+/// skipping when the binary is missing.
 final class ResendSim {
-    static let key = "re_sim_key"
-    static let binary = ProcessInfo.processInfo.environment["UPSTREAM_SIM_BIN"] ?? ".build/debug/upstream-sim"
-    static let environment = ProcessInfo.processInfo.environment
-    static var available: Bool {
-        environment["UPSTREAM_SIM_URL"] != nil || FileManager.default.isExecutableFile(atPath: binary)
-            || environment["MARKETLENS_REQUIRE_SIM"] == "1"
-    }
+    static let key = SimulatorProcess.resendKey
+    static var available: Bool { SimulatorProcess.isEnabled }
 
-    let controlURL: String
-    let resendURL: String
-    private var process: Process?
-
-    struct StartError: Error {
-        var reason: String
-    }
+    private let simulator: SimulatorProcess
+    var controlURL: String { simulator.parallelURL }
+    var resendURL: String { simulator.resendURL }
 
     init() throws {
-        if let url = Self.environment["UPSTREAM_SIM_URL"], let resend = Self.environment["UPSTREAM_SIM_RESEND_URL"] {
-            controlURL = url
-            resendURL = resend
-            return
-        }
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw StartError(reason: "no upstream-sim") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--port", "0", "--resend-port", "0", "--time-scale", "0.01", "--resend-api-key", Self.key]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        var bytes: [UInt8] = []
-        while !bytes.contains(10) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            bytes += chunk
-        }
-        let fields = Dictionary(String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).dropFirst()
-            .compactMap { part -> (String, String)? in
-                let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-                return pair.count == 2 ? (pair[0], pair[1]) : nil
-            }, uniquingKeysWith: { first, _ in first })
-        guard let parallel = fields["parallel"], let resend = fields["resend"] else {
-            process.terminate()
-            throw StartError(reason: "bad ready line")
-        }
-        controlURL = parallel
-        resendURL = resend
-    }
-
-    deinit {
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        simulator = try SimulatorProcess(timeScale: 0.01)
     }
 
     func client(key: String = ResendSim.key) throws -> ResendClient {

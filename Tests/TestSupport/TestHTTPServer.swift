@@ -2,9 +2,10 @@ import Foundation
 
 /// A small local HTTP/1.1 server (Python's `http.server`) for testing HTTP clients against real sockets.
 ///
-/// One instance per test process, started on first use on an ephemeral 127.0.0.1 port. It exits when the test
+/// One instance per test process (and one more speaking TLS), started on first use on an ephemeral 127.0.0.1 port. It exits when the test
 /// process does (it watches its stdin pipe for end of file). Endpoints:
-/// - `/echo`: JSON `{"method","path","headers":[[name,value]],"body"}` (body as Latin-1), header `X-Echo: yes`
+/// - `/echo`: JSON `{"method","path","headers":[[name,value]],"body","clientPort"}` (body as Latin-1; the
+///   client's TCP port shows connection reuse), header `X-Echo: yes`
 /// - `/status/<code>`: that status with body `status <code>` and `Retry-After: 7`
 /// - `/slow?delay=s`: answers `late` after `s` seconds
 /// - `/redirect`: 302 to `/echo?from=redirect`
@@ -15,10 +16,12 @@ import Foundation
 public struct TestHTTPServer: Sendable {
     /// The port the server listens on.
     public let port: Int
+    /// For the TLS server, the PEM file of its self-signed certificate (for 127.0.0.1), to trust as a CA.
+    public let certificatePath: String?
     private let process: ProcessBox
 
-    /// `http://127.0.0.1:<port>`.
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:<port>`, or `https://` for the TLS server.
+    public var baseURL: String { "\(certificatePath == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     /// The URL of `path` (which starts with `/`) on this server.
     public func url(_ path: String) -> String { baseURL + path }
@@ -28,18 +31,33 @@ public struct TestHTTPServer: Sendable {
         try sharedResult.get()
     }
 
-    private static let sharedResult: Result<TestHTTPServer, any Error> = Result { try TestHTTPServer.start() }
+    /// The shared HTTPS server (same endpoints, a fresh self-signed certificate made with `openssl`).
+    public static func sharedTLS() throws -> TestHTTPServer {
+        try sharedTLSResult.get()
+    }
 
-    private static func start() throws -> TestHTTPServer {
+    private static let sharedResult: Result<TestHTTPServer, any Error> = Result { try TestHTTPServer.start(tls: false) }
+    private static let sharedTLSResult: Result<TestHTTPServer, any Error> = Result { try TestHTTPServer.start(tls: true) }
+
+    private static func start(tls: Bool) throws -> TestHTTPServer {
         let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("marketlens-test-http-\(ProcessInfo.processInfo.processIdentifier)")
+            .appendingPathComponent("marketlens-test-http-\(ProcessInfo.processInfo.processIdentifier)-\(tls ? "tls" : "plain")")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let script = directory.appendingPathComponent("server.py")
         try Data(TestHTTPServer.script.utf8).write(to: script)
+        var arguments = ["python3", "-u", script.path, "0"]
+        var certificatePath: String?
+        if tls {
+            let certificate = directory.appendingPathComponent("cert.pem").path
+            let key = directory.appendingPathComponent("key.pem").path
+            try makeCertificate(certificate: certificate, key: key)
+            arguments += [certificate, key]
+            certificatePath = certificate
+        }
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", script.path]
+        process.arguments = arguments
         let stdin = Pipe()
         let stdout = Pipe()
         process.standardInput = stdin
@@ -56,13 +74,29 @@ public struct TestHTTPServer: Sendable {
         guard text.hasPrefix("PORT "),
               let port = Int(text.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines))
         else { throw TestHTTPServerError.didNotStart }
-        return TestHTTPServer(port: port, process: ProcessBox(process: process, stdin: stdin, stdout: stdout))
+        return TestHTTPServer(
+            port: port, certificatePath: certificatePath,
+            process: ProcessBox(process: process, stdin: stdin, stdout: stdout))
+    }
+
+    private static func makeCertificate(certificate: String, key: String) throws {
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
+        ]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw TestHTTPServerError.didNotStart }
     }
 }
 
 /// Why the test server could not start.
 public enum TestHTTPServerError: Error {
-    /// python3 did not print its port.
+    /// python3 did not print its port, or openssl could not make the certificate.
     case didNotStart
 }
 
@@ -138,7 +172,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/echo":
             out = {"method": self.command, "path": self.path,
                    "headers": [[k, v] for k, v in self.headers.items()],
-                   "body": body.decode("latin-1")}
+                   "body": body.decode("latin-1"), "clientPort": self.client_address[1]}
             self.send_plain(200, json.dumps(out).encode(), "application/json", [("X-Echo", "yes")])
         elif path.startswith("/status/"):
             code = int(path.split("/")[2])
@@ -178,6 +212,9 @@ class Handler(BaseHTTPRequestHandler):
 
 def watch_parent():
     sys.stdin.read()
+    # The test process is gone: remove this script's scratch directory (script, certificate) and exit.
+    import shutil
+    shutil.rmtree(os.path.dirname(os.path.abspath(__file__)), ignore_errors=True)
     os._exit(0)
 
 class Server(ThreadingHTTPServer):
@@ -186,6 +223,11 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
 server = Server(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
+if len(sys.argv) > 3:
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[2], sys.argv[3])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 threading.Thread(target=watch_parent, daemon=True).start()
 print("PORT %d" % server.server_address[1], flush=True)
 server.serve_forever()

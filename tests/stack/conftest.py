@@ -6,32 +6,35 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import tempfile
 
 import pytest
 
 from .helpers import ROOT
 
+STACK = str(ROOT / "scripts/stack.sh")
+
 
 def _load_env(run_dir: str) -> None:
-    out = subprocess.run([str(ROOT / "scripts/stack.sh"), "env", "--run-dir", run_dir],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([STACK, "env", "--run-dir", run_dir], check=True, capture_output=True, text=True).stdout
     for line in out.splitlines():
         key, _, value = line.removeprefix("export ").partition("=")
         os.environ[key] = shlex.split(value)[0] if value else ""
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def stack():
-    """The running stack's URLs; starts one for this session when none was given."""
+    """The running stack's URL; starts one for this session when none was given."""
     if os.environ.get("MARKETLENS_URL") and os.environ.get("MARKETLENS_RUN_DIR"):
         yield os.environ["MARKETLENS_URL"]
         return
-    proc = subprocess.run([str(ROOT / "scripts/stack.sh"), "up", "--test"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"could not start a test stack:\n{proc.stderr}")
-    run_dir = next(line.split("run dir: ", 1)[1] for line in proc.stderr.splitlines() if "run dir: " in line)
+    run_dir = tempfile.mkdtemp(prefix="marketlens-test.", dir="/tmp")
+    os.chmod(run_dir, 0o755)
     try:
-        _load_env(run_dir.strip())
+        proc = subprocess.run([STACK, "up", "--test", "--run-dir", run_dir], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.fail(f"could not start a test stack:\n{proc.stderr}")
+        _load_env(run_dir)
         yield os.environ["MARKETLENS_URL"]
     finally:
-        subprocess.run([str(ROOT / "scripts/stack.sh"), "down", "--run-dir", run_dir.strip()])
+        subprocess.run([STACK, "down", "--test", "--run-dir", run_dir], capture_output=True)

@@ -13,6 +13,8 @@ import pytest
 
 from .helpers import ROOT, alive, curl, wait_for
 
+pytestmark = pytest.mark.usefixtures("stack")
+
 STACK = str(ROOT / "scripts/stack.sh")
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+import pytest
+
 from .helpers import ROOT, curl
 
-BASE = os.environ.get("MARKETLENS_URL", "https://localhost:8443/").rstrip("/")
+pytestmark = pytest.mark.usefixtures("stack")
 
 
 def url(path: str) -> str:
@@ -53,6 +55,14 @@ def test_unknown_page_is_the_apps_styled_404():
     assert "<html" in text
     assert "/static/css/app.css" in text  # the site layout, not nginx's bare error page
     assert "nginx" not in text
+
+
+def test_error_page_reference_when_shown_is_the_request_id():
+    reply = curl(url("/no/such/page-5b2c"))
+    request_id = reply.headers.get("x-request-id", "")
+    assert len(request_id) == 32
+    if "reference" in reply.text.lower():  # a reference, when the page gives one, must be findable in the logs
+        assert request_id in reply.text, "the page shows an empty or different reference"
 
 
 def test_missing_static_file_gets_the_styled_404_too():

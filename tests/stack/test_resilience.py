@@ -7,7 +7,11 @@ import socket
 import struct
 import time
 
+import pytest
+
 from .helpers import alive, curl, run_dir, supervisor_pid, wait_for, worker_pids
+
+pytestmark = pytest.mark.usefixtures("stack")
 
 
 def url(path: str) -> str:

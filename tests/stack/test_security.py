@@ -7,6 +7,8 @@ import pytest
 
 from .helpers import curl, worker_pids
 
+pytestmark = pytest.mark.usefixtures("stack")
+
 EXPECTED_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 

@@ -24,6 +24,11 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// Directory for the worker sockets (`worker-N.sock`).
     public var socketDirectory: String
     public var logLevel: String
+    /// Monitoring thread, e-mail outbox and webhook tunables (`MARKETLENS_LEASE_SECONDS`, … see MonitorSettings).
+    public var monitor: MonitorSettings
+    /// The OAuth authorisation server of the task console (`CONSOLE_OAUTH_ISSUER`). Default: Parallel's platform
+    /// when `PARALLEL_BASE_URL` is Parallel's API, else the base URL itself (upstream-sim serves both).
+    public var consoleOAuthIssuer: String
 
     /// The templates directory under the project root.
     public var templatesDirectory: String { root + "/templates" }
@@ -32,6 +37,13 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
 
     /// True when no Parallel key is configured: the stack talks to `upstream-sim`.
     public var isOffline: Bool { parallelAPIKey == nil }
+    /// The key `upstream-sim` accepts by default (its `--api-key`); not a secret.
+    public static let offlineSimulatorKey = "sim-parallel-key"
+    /// The key to send to `parallelBaseURL`: the configured one, or in offline mode the simulator's.
+    public var parallelKeyForRequests: String { parallelAPIKey ?? Self.offlineSimulatorKey }
+    /// Total time the Chat API validation may take before a request is refused with 503 (product.md §7.1).
+    /// Not read from the environment; tests shorten it.
+    public var validationTimeout: Double = 8
     /// True when e-mail can be sent.
     public var isEmailEnabled: Bool { resendAPIKey != nil && mailFrom != nil }
 
@@ -46,6 +58,11 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         resendAPIKey = reader.nonEmpty("RESEND_API_KEY")
         resendBaseURL = try reader.url("RESEND_BASE_URL", default: "https://api.resend.com")
         mailFrom = reader.nonEmpty("MAIL_FROM")
+        if parallelAPIKey == nil, resendAPIKey == nil, reader.nonEmpty("RESEND_BASE_URL") != nil {
+            // Offline mode with a Resend URL (upstream-sim's Resend port): use the simulator's key and a sender.
+            resendAPIKey = "re_sim_key"
+            mailFrom = mailFrom ?? "Marketlens <reports@marketlens.invalid>"
+        }
         baseURL = try reader.url("BASE_URL", default: "https://localhost:8443")
         webhookSecret = reader.nonEmpty("PARALLEL_WEBHOOK_SECRET")
         maxReportsPerHour = try reader.integer("MAX_REPORTS_PER_HOUR", default: 100, range: 0...1_000_000)
@@ -58,8 +75,12 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         root = reader.nonEmpty("MARKETLENS_ROOT") ?? FileManager.default.currentDirectoryPath
         socketDirectory = reader.nonEmpty("MARKETLENS_SOCKET_DIR") ?? root + "/.run/sockets"
         migrationsDirectory = reader.nonEmpty("MARKETLENS_MIGRATIONS") ?? root + "/migrations"
+        consoleOAuthIssuer = try reader.url(
+            "CONSOLE_OAUTH_ISSUER",
+            default: parallelBaseURL.hasPrefix("https://api.parallel.ai") ? "https://platform.parallel.ai" : parallelBaseURL)
         logLevel = try reader.choice(
             "LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        monitor = try MonitorSettings(reader: reader)
     }
 
     /// Every processor Parallel offers, with the `-fast` variants.

@@ -2,21 +2,45 @@ import Foundation
 import Postgres
 import Web
 
-/// `GET /`: the research form, the reports in progress and the newest public reports.
+/// The research form's state when it is shown again: the visitor's (cleaned) values, a message per bad field and
+/// an overall message.
+struct HomeForm {
+    var values: [String: String] = [:]
+    var fields: [String: String] = [:]
+    var error: String?
+
+    var context: [String: Any] {
+        var form: [String: Any] = ["values": values, "fields": fields, "unlisted": values["visibility"] == "unlisted"]
+        if let error { form["error"] = error }
+        return form
+    }
+}
+
+/// `GET /`: the research form, the reports in progress and the newest public reports. `POST /reports` shows the
+/// same page again (422, 429, 503) through `page(_:_:form:status:headers:)`.
 enum HomeController {
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
+        try page(request, context, form: HomeForm())
+    }
+
+    /// The home page with `form` filled in, answered with `status` and extra `headers` (such as `Retry-After`).
+    static func page(
+        _ request: Request, _ context: RequestContext, form: HomeForm, status: Int = 200,
+        headers: [String: String] = [:]
+    ) throws -> Response {
         let token = CSRF.standard.token(for: request)
         var page: [String: Any] = [
-            "title": "New market research report",
+            "title": form.fields.isEmpty && form.error == nil ? "New market research report" : "Check your request",
             "description": "Request a cited market-research report on any industry.",
             "nav": ["home": true],
             "csrfToken": token.value,
-            "form": ["values": [:] as [String: String], "fields": [:] as [String: String]],
+            "form": form.context,
         ]
         let lists = ReportLists.load(context)
         page["inProgress"] = lists.inProgress
         page["latest"] = lists.latest
-        var response = try context.renderPage("home", page)
+        var response = try context.renderPage("home", page, status: status)
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { response.headers[name] = value }
         if let cookie = token.setCookie { response.headers.add("Set-Cookie", cookie) }
         return response
     }

@@ -1,4 +1,5 @@
 public import Logging
+public import ParallelAPI
 public import Web
 
 /// What a handler can use on its request thread: the shared, immutable app and this thread's own resources.
@@ -10,9 +11,21 @@ public final class RequestContext {
     /// The logger, tagged with the worker.
     public var logger: Logger { app.logger }
 
+    private var parallelClient: ParallelClient?
+
     init(app: MarketLensApp) {
         self.app = app
         database = DatabaseSession(url: app.configuration.databaseURL)
+    }
+
+    /// This thread's Parallel client (created on first use, on this thread, and kept: it owns a libcurl handle
+    /// and its connection cache). Configured by `AppConfiguration.parallelRequestConfiguration`.
+    public func parallel() throws -> ParallelClient {
+        if let parallelClient { return parallelClient }
+        let client = try ParallelClient(configuration: app.configuration.parallelRequestConfiguration,
+                                        logger: app.logger)
+        parallelClient = client
+        return client
     }
 
     /// Renders a full page with the site layout; `page` values override the defaults.

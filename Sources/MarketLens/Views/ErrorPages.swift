@@ -5,15 +5,16 @@ struct ErrorPages: ErrorPageRenderer {
     let renderer: PageRenderer
 
     func renderErrorPage(for error: HTTPError, request: Request) throws -> String {
-        try renderer.render(
-            "error",
-            [
-                "title": Self.heading(for: error.status),
-                "status": error.status,
-                "heading": Self.heading(for: error.status),
-                "message": error.message,
-                "requestID": error.status >= 500 ? request.requestID : "",
-            ])
+        var page: [String: Any] = [
+            "title": Self.heading(for: error.status),
+            "status": error.status,
+            "heading": Self.heading(for: error.status),
+            "message": error.message,
+        ]
+        // Only server errors show a reference to quote; the key is left out otherwise (an empty string would
+        // still open the mustache section).
+        if error.status >= 500, !request.requestID.isEmpty { page["requestID"] = request.requestID }
+        return try renderer.render("error", page)
     }
 
     static func heading(for status: Int) -> String {

@@ -1,0 +1,200 @@
+internal import CCurl
+
+/// Follows many streaming requests from one thread over a libcurl multi handle (HTTP/2 streams to the same
+/// host share a connection). Create, use and drop it on one thread; its callbacks run inside ``poll(timeout:)``.
+///
+/// Each stream's `onHead` and `onBytes` behave as in ``HTTPClient/stream(_:onHead:onBytes:)``; `onEnd` runs
+/// exactly once when the stream ends by itself (success, including a stop asked by `onBytes`, or failure), but
+/// not after ``remove(_:)``. Callbacks may call ``add(_:id:onHead:onBytes:onEnd:)`` and ``remove(_:)``.
+public final class HTTPStreamSet {
+    private final class Entry {
+        let id: String
+        let handle: HTTPEasyHandle
+        let state: HTTPTransferState
+        let onEnd: (Result<HTTPResponseHead, HTTPClientError>) -> Void
+        var attached = false
+
+        init(id: String, handle: HTTPEasyHandle, state: HTTPTransferState,
+             onEnd: @escaping (Result<HTTPResponseHead, HTTPClientError>) -> Void) {
+            self.id = id
+            self.handle = handle
+            self.state = state
+            self.onEnd = onEnd
+        }
+    }
+
+    private let multiHandle: HTTPMultiHandle
+    private var multi: UnsafeMutableRawPointer { multiHandle.raw }
+    private var entries: [String: Entry] = [:]
+    private var byHandle: [UnsafeMutableRawPointer: Entry] = [:]
+    /// libcurl refuses add/remove from inside its own callbacks: those wait here until `curl_multi_perform` returns.
+    private var performing = false
+    private var pendingAdds: [Entry] = []
+    private var pendingDetaches: [Entry] = []
+
+    /// Creates an empty set.
+    public init() throws {
+        multiHandle = try HTTPMultiHandle()
+    }
+
+    /// A handle other threads may use to cut a waiting ``poll(timeout:)`` short.
+    public var waker: HTTPStreamSetWaker { HTTPStreamSetWaker(multi: multiHandle) }
+
+    deinit {
+        for entry in byHandle.values { curl_multi_remove_handle(multi, entry.handle.raw) }
+        byHandle.removeAll()
+        entries.removeAll()
+        pendingAdds.removeAll()
+        pendingDetaches.removeAll()
+    }
+
+    /// How many streams are being followed.
+    public var count: Int { entries.count }
+
+    /// The ids of the streams being followed.
+    public var ids: [String] { Array(entries.keys) }
+
+    /// Whether a stream with this id is being followed.
+    public func contains(_ id: String) -> Bool { entries[id] != nil }
+
+    /// Starts following `request` under `id`, which must not be in use. The transfer starts in the next poll.
+    public func add(
+        _ request: HTTPRequest,
+        id: String,
+        onHead: @escaping (HTTPResponseHead) -> Bool,
+        onBytes: @escaping ([UInt8]) -> Bool,
+        onEnd: @escaping (Result<HTTPResponseHead, HTTPClientError>) -> Void
+    ) throws {
+        guard entries[id] == nil else {
+            throw HTTPClientError(
+                kind: .other, code: Int32(bitPattern: CURLE_BAD_FUNCTION_ARGUMENT.rawValue), call: "HTTPStreamSet.add",
+                requestNotSent: true, target: request.redactedTarget, detail: "a stream with this id is already followed")
+        }
+        let handle = try HTTPEasyHandle()
+        let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes)
+        try handle.configure(for: request, state: state)
+        let entry = Entry(id: id, handle: handle, state: state, onEnd: onEnd)
+        entries[id] = entry
+        if performing {
+            pendingAdds.append(entry)
+        } else {
+            try attach(entry)
+        }
+    }
+
+    /// Stops following the stream `id` (closing its connection) without calling its `onEnd`.
+    public func remove(_ id: String) {
+        guard let entry = entries.removeValue(forKey: id) else { return }
+        entry.state.cancelled = true
+        if performing {
+            pendingDetaches.append(entry)
+        } else {
+            detach(entry)
+        }
+    }
+
+    /// Waits up to `timeout` seconds for network activity (or a ``HTTPStreamSetWaker/wakeUp()``), moves every
+    /// stream forward (running its callbacks) and ends the finished ones. Returns how many streams are still
+    /// followed. With nothing to follow it just waits.
+    @discardableResult
+    public func poll(timeout: Double) throws -> Int {
+        let milliseconds = Int32(clamping: Int((max(0, timeout) * 1000).rounded()))
+        let waited = curl_multi_poll(multi, nil, 0, milliseconds, nil)
+        try check(waited, "curl_multi_poll")
+
+        var running: Int32 = 0
+        performing = true
+        let performed = curl_multi_perform(multi, &running)
+        performing = false
+        applyPending()
+        try check(performed, "curl_multi_perform")
+
+        finishCompleted()
+        endStalled()
+        return entries.count
+    }
+
+    private func attach(_ entry: Entry) throws {
+        let code = curl_multi_add_handle(multi, entry.handle.raw)
+        guard code == CURLM_OK else {
+            entries[entry.id] = nil
+            try check(code, "curl_multi_add_handle")
+            return
+        }
+        entry.attached = true
+        byHandle[entry.handle.raw] = entry
+    }
+
+    private func detach(_ entry: Entry) {
+        if entry.attached {
+            curl_multi_remove_handle(multi, entry.handle.raw)
+            entry.attached = false
+        }
+        byHandle[entry.handle.raw] = nil
+    }
+
+    private func applyPending() {
+        let detaches = pendingDetaches
+        pendingDetaches.removeAll()
+        for entry in detaches { detach(entry) }
+        let adds = pendingAdds
+        pendingAdds.removeAll()
+        for entry in adds where entries[entry.id] === entry {
+            do {
+                try attach(entry)
+            } catch let error as HTTPClientError {
+                entry.onEnd(.failure(error))
+            } catch {
+                entry.onEnd(.failure(HTTPClientError(kind: .other, code: 0, call: "curl_multi_add_handle", requestNotSent: true)))
+            }
+        }
+    }
+
+    /// Reads libcurl's completion messages and ends those streams.
+    private func finishCompleted() {
+        var remaining: Int32 = 0
+        var done: [(Entry, CURLcode)] = []
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                  let entry = byHandle[easy] else { continue }
+            done.append((entry, message.pointee.data.result))
+        }
+        // The messages point into libcurl memory that removing handles frees: copy them out first.
+        for (entry, code) in done {
+            detach(entry)
+            guard entries[entry.id] === entry else { continue }
+            entries[entry.id] = nil
+            let result = Result {
+                try HTTPClient.outcome(of: code, handle: entry.handle, state: entry.state, call: "curl_multi_perform")
+            }
+            entry.onEnd(result.mapError { error in
+                error as? HTTPClientError
+                    ?? HTTPClientError(kind: .other, code: Int32(bitPattern: code.rawValue), call: "curl_multi_perform",
+                                       requestNotSent: false)
+            })
+        }
+    }
+
+    /// Ends streams that moved no byte for their idle limit even if libcurl did not call their progress callback.
+    private func endStalled() {
+        let now = HTTPTransferState.now()
+        for entry in Array(entries.values) where entries[entry.id] === entry {
+            entry.state.checkIdle(now: now)
+            guard entry.state.stalled else { continue }
+            entries[entry.id] = nil
+            detach(entry)
+            entry.onEnd(.failure(HTTPClientError(
+                kind: .stalled, code: Int32(bitPattern: CURLE_ABORTED_BY_CALLBACK.rawValue), call: "curl_multi_perform",
+                requestNotSent: !entry.handle.requestStarted, target: entry.state.target,
+                detail: "no data within the idle timeout")))
+        }
+    }
+
+    private func check(_ code: CURLMcode, _ call: String) throws {
+        guard code == CURLM_OK else {
+            throw HTTPClientError(
+                kind: .other, code: code.rawValue, call: call, requestNotSent: true,
+                detail: String(cString: curl_multi_strerror(code)))
+        }
+    }
+}

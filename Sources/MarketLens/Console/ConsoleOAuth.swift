@@ -1,0 +1,131 @@
+import Foundation
+import HTTPClient
+import Logging
+import Web
+
+/// The server's half of "Connect Parallel" (OAuth 2 authorisation code with PKCE, RFC 7591 registration).
+///
+/// The page's Content-Security-Policy allows `connect-src 'self'` only, so discovery, registration and the token
+/// exchange go through these relays to exactly the configured issuer's endpoints; the browser itself navigates
+/// to the authorisation page. The PKCE verifier and `state` are made and checked in the browser; the server
+/// sees the verifier only to forward it, and the access token only in passing: it is neither stored nor logged.
+struct ConsoleOAuth {
+    /// The authorisation server (`CONSOLE_OAUTH_ISSUER`).
+    var issuer: String
+    /// Where the issuer sends the browser back: this site's `/console/callback` (from `BASE_URL`, never from a
+    /// request header a client controls).
+    var redirectURI: String
+    var logger: Logger
+
+    /// The issuer's endpoints, from its RFC 8414 metadata when it has some, else the paths of seed 002.
+    struct Endpoints: Equatable {
+        var authorization: String
+        var registration: String
+        var token: String
+    }
+
+    /// Discovers the endpoints and registers a public client for `redirectURI`; the browser gets what it needs to
+    /// build the authorisation URL.
+    func start() throws -> [String: String] {
+        let endpoints = try discover()
+        let registration: [String: Any] = [
+            "redirect_uris": [redirectURI], "client_name": "Marketlens task console",
+            "token_endpoint_auth_method": "none", "grant_types": ["authorization_code"], "response_types": ["code"],
+        ]
+        let response = try post(
+            endpoints.registration, contentType: "application/json",
+            body: Array(try JSONSerialization.data(withJSONObject: registration)))
+        guard (200...201).contains(response.status), let object = Self.object(response.body),
+            let clientID = object["client_id"] as? String, Self.isToken(clientID, max: 256)
+        else {
+            logger.warning("console oauth registration refused", metadata: ["status": "\(response.status)"])
+            throw HTTPError(status: 502, code: "oauth_registration_failed",
+                            message: "The authorisation server did not register the console.")
+        }
+        return [
+            "authorization_endpoint": endpoints.authorization, "client_id": clientID, "redirect_uri": redirectURI,
+            "scope": "api",
+        ]
+    }
+
+    /// Exchanges an authorisation code for an access token (the user's API key), checking the inputs' shapes first.
+    func exchange(code: String, verifier: String, clientID: String) throws -> [String: String] {
+        guard Self.isToken(code, max: 512), Self.isToken(clientID, max: 256), Self.isVerifier(verifier) else {
+            throw HTTPError.unprocessable(fields: ["code": "code, client_id and a 43–128 character code_verifier are required"])
+        }
+        let endpoints = try discover()
+        var form = URLEncodedForm()
+        for (name, value) in [
+            ("grant_type", "authorization_code"), ("code", code), ("client_id", clientID),
+            ("redirect_uri", redirectURI), ("code_verifier", verifier),
+        ] {
+            form.fields.append(.init(name: name, value: value))
+        }
+        let response = try post(
+            endpoints.token, contentType: "application/x-www-form-urlencoded", body: Array(form.encoded.utf8))
+        let object = Self.object(response.body) ?? [:]
+        guard response.status == 200, let token = object["access_token"] as? String, Self.isToken(token, max: 512) else {
+            let reason = (object["error"] as? String).flatMap { Self.isToken($0, max: 64) ? $0 : nil } ?? "unknown"
+            logger.warning("console oauth token exchange refused", metadata: ["status": "\(response.status)", "reason": "\(reason)"])
+            throw HTTPError(status: 400, code: "oauth_exchange_failed",
+                            message: "The authorisation server refused the code (\(reason)). Please connect again.")
+        }
+        return ["access_token": token, "token_type": (object["token_type"] as? String) ?? "Bearer"]
+    }
+
+    /// The issuer's metadata endpoints, kept only when they are on the issuer's own origin (a tampered or
+    /// misconfigured document must not turn the relay towards another host); the seed's paths otherwise.
+    func discover() throws -> Endpoints {
+        let fallback = Endpoints(
+            authorization: issuer + "/getKeys/authorize", registration: issuer + "/getKeys/register",
+            token: issuer + "/getKeys/token")
+        let client = try HTTPClient()
+        let response = try client.send(
+            HTTPRequest(url: issuer + "/.well-known/oauth-authorization-server", headers: [("Accept", "application/json")],
+                        timeout: 15))
+        guard response.status == 200, let metadata = Self.object(response.body) else { return fallback }
+        func endpoint(_ name: String, _ otherwise: String) -> String {
+            guard let url = metadata[name] as? String, Self.sameOrigin(url, issuer) else { return otherwise }
+            return url
+        }
+        return Endpoints(
+            authorization: endpoint("authorization_endpoint", fallback.authorization),
+            registration: endpoint("registration_endpoint", fallback.registration),
+            token: endpoint("token_endpoint", fallback.token))
+    }
+
+    private func post(_ url: String, contentType: String, body: [UInt8]) throws -> HTTPResponse {
+        let client = try HTTPClient()
+        return try client.send(
+            HTTPRequest(method: "POST", url: url, headers: [("Content-Type", contentType), ("Accept", "application/json")],
+                        body: body, timeout: 20))
+    }
+
+    static func object(_ bytes: [UInt8]) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+    }
+
+    /// 1…`max` printable ASCII characters without spaces.
+    static func isToken(_ text: String, max: Int) -> Bool {
+        let bytes = Array(text.utf8)
+        return !bytes.isEmpty && bytes.count <= max && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+
+    /// RFC 7636: 43–128 characters from the unreserved set.
+    static func isVerifier(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return (43...128).contains(bytes.count) && bytes.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "~")
+        }
+    }
+
+    /// Same scheme, host and port.
+    static func sameOrigin(_ url: String, _ base: String) -> Bool {
+        guard let a = URLComponents(string: url), let b = URLComponents(string: base), a.host != nil else { return false }
+        func port(_ c: URLComponents) -> Int? { c.port ?? (c.scheme?.lowercased() == "https" ? 443 : c.scheme?.lowercased() == "http" ? 80 : nil) }
+        return a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased()
+            && port(a) == port(b)
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Postgres
+import Web
+
+/// `GET /r/{slug}` (the report page) and `GET /r/{slug}.md` (its Markdown download).
+///
+/// Each request makes one small query (is the report there, published, and which version); the page itself
+/// comes from the process's `ReportRenderCache`, so the content is read and rendered once per process and
+/// version, and a revalidation answers 304 without touching it.
+enum ReportPageController {
+    static let cacheControl = CacheControl.publicMaxAge(300)
+
+    @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
+        try respond(request, context, representation: "html") { report in
+            let page = ReportPage.context(
+                report: report, rendered: ReportRendering.render(content: report.content ?? ""),
+                basis: ReportBasis(json: report.basis?.text), baseURL: context.app.configuration.baseURL)
+            return try context.app.renderer.render("report", page)
+        } wrap: { text in
+            Response.html(text)
+        }
+    }
+
+    @Sendable static func markdown(_ request: Request, _ context: RequestContext) throws -> Response {
+        try respond(request, context, representation: "md") { report in
+            let slug = report.slug ?? ""
+            let metadata = ReportMarkdownExport.Metadata(
+                title: report.title, industry: report.industry, region: report.region, created: report.createdAt,
+                completed: report.completedAt, processor: report.processor,
+                url: ReaderLinks.reportURL(baseURL: context.app.configuration.baseURL, slug: slug))
+            return ReportMarkdownExport.document(
+                metadata: metadata, content: report.content ?? "", basis: ReportBasis(json: report.basis?.text))
+        } wrap: { text in
+            Response(status: 200, contentType: "text/markdown; charset=utf-8", text: text)
+        }
+    }
+
+    /// Looks the report up, answers 304 when the client has this version, else serves the cached or freshly
+    /// rendered representation with caching headers.
+    static func respond(
+        _ request: Request, _ context: RequestContext, representation: String,
+        render: (Report) throws -> String, wrap: (String) -> Response
+    ) throws -> Response {
+        let notFound = HTTPError.notFound("There is no report at this address.")
+        guard let slug = request.parameters["slug"], ReaderLinks.isValidSlug(slug) else { throw notFound }
+        let version = try context.database.withConnection { connection in
+            try connection.queryFirst(
+                """
+                SELECT id, visibility, completed_at FROM reports
+                WHERE slug = \(slug) AND status = 'completed' AND content IS NOT NULL AND NOT hidden
+                """)
+        }
+        guard let version else { throw notFound }
+        let id = try version.int64("id")
+        let visibility = try version.string("visibility")
+        let etag = ReaderCaching.etag(
+            slug: slug, completedAt: try version.optionalDate("completed_at"), visibility: visibility,
+            representation: representation)
+        if ReaderCaching.matches(ifNoneMatch: request.header("If-None-Match"), etag: etag) {
+            return ReaderCaching.notModified(etag: etag, cacheControl: cacheControl)
+        }
+        let text = try context.app.reportRenderCache.text(key: ReportRenderCache.Key(id: id, etag: etag)) {
+            let report = try context.database.withConnection { try ReportStore.find(id: id, on: $0) }
+            guard let report, report.status == .completed, !report.hidden else { throw notFound }
+            return try render(report)
+        }
+        var response = wrap(text).cacheControl(cacheControl)
+        response.headers["ETag"] = etag
+        if representation == "md" {
+            // The slug is [a-z0-9-] only (checked above and by the schema), so it is safe inside the quotes.
+            response.headers["Content-Disposition"] = "attachment; filename=\"\(slug).md\""
+        }
+        if visibility != "public" { response.headers["X-Robots-Tag"] = "noindex" }
+        return response
+    }
+}
+
+extension ReportStore {
+    /// The report with internal id `id`, if any.
+    static func find(id: Int64, on connection: Connection) throws -> Report? {
+        try connection.queryFirst("SELECT \(unescaped: Report.columns) FROM reports WHERE id = \(id)")
+            .map(Report.init(row:))
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Postgres
+import Web
+
+/// `GET /api/v1/reports` (public reports, keyset-paginated) and `GET /api/v1/reports/{id}` (one report's state).
+enum ReportsAPIController {
+    @Sendable static func list(_ request: Request, _ context: RequestContext) throws -> Response {
+        let form = try request.queryItems
+        let parameters = try ReportListRequest(form: form)
+        let page = try context.database.withConnection { try ReportListing.page(parameters, on: $0) }
+        let baseURL = context.app.configuration.baseURL
+        let body = ReportListBody(
+            reports: page.items.map { ReportSummaryBody(item: $0, baseURL: baseURL) },
+            nextCursor: page.nextCursor)
+        return try Response.json(body).cacheControl(.publicMaxAge(30))
+    }
+
+    @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
+        let id = request.parameters["id"] ?? ""
+        let notFound = HTTPError(status: 404, code: "not_found", message: "No report has this id.")
+        guard id.utf8.count >= 4, id.utf8.count <= 64,
+            id.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
+        else { throw notFound }
+        guard let report = try context.database.withConnection({ try ReportStore.find(publicID: id, on: $0) }),
+            !report.hidden
+        else { throw notFound }
+        return try Response.json(ReportStateBody(report: report, baseURL: context.app.configuration.baseURL))
+    }
+}
+
+/// `GET /api/v1/reports/{id}`: never the e-mail address, never internal ids or leases.
+struct ReportStateBody: Encodable {
+    struct Progress: Encodable {
+        var percent: Double
+        var sourcesConsidered: Int
+        var sourcesRead: Int
+        enum CodingKeys: String, CodingKey {
+            case percent, sourcesConsidered = "sources_considered", sourcesRead = "sources_read"
+        }
+    }
+
+    var id: String
+    var status: String
+    var industry: String
+    var region: String
+    var visibility: String
+    var createdAt: String
+    var startedAt: String?
+    var completedAt: String?
+    var progress: Progress
+    var error: String?
+    var slug: String?
+    var title: String?
+    var url: String?
+    var markdownURL: String?
+
+    init(report: Report, baseURL: String) {
+        id = report.publicID
+        status = report.status.rawValue
+        industry = report.industry
+        region = report.region
+        visibility = report.visibility
+        createdAt = ReaderDates.iso(report.createdAt)
+        startedAt = report.startedAt.map(ReaderDates.iso)
+        completedAt = report.completedAt.map(ReaderDates.iso)
+        progress = Progress(
+            percent: report.status == .completed ? 100 : report.progressMeter,
+            sourcesConsidered: report.sourcesConsidered, sourcesRead: report.sourcesRead)
+        error = report.status == .failed ? report.error : nil
+        if report.status == .completed, let slug = report.slug {
+            self.slug = slug
+            title = report.title
+            url = ReaderLinks.reportURL(baseURL: baseURL, slug: slug)
+            markdownURL = url.map { $0 + ".md" }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, industry, region, visibility, progress, error, slug, title, url
+        case createdAt = "created_at", startedAt = "started_at", completedAt = "completed_at"
+        case markdownURL = "markdown_url"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(status, forKey: .status)
+        try container.encode(industry, forKey: .industry)
+        try container.encode(region, forKey: .region)
+        try container.encode(visibility, forKey: .visibility)
+        try container.encode(createdAt, forKey: .createdAt)
+        // Explicit nulls: clients can rely on every key being present.
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(completedAt, forKey: .completedAt)
+        try container.encode(progress, forKey: .progress)
+        try container.encode(error, forKey: .error)
+        try container.encode(slug, forKey: .slug)
+        try container.encode(title, forKey: .title)
+        try container.encode(url, forKey: .url)
+        try container.encode(markdownURL, forKey: .markdownURL)
+    }
+}
+
+/// One report in `GET /api/v1/reports`.
+struct ReportSummaryBody: Encodable {
+    var id: String
+    var slug: String
+    var title: String
+    var industry: String
+    var region: String
+    var completedAt: String
+    var url: String
+
+    init(item: LibraryItem, baseURL: String) {
+        id = item.publicID
+        slug = item.slug
+        title = item.title
+        industry = item.industry
+        region = item.region
+        completedAt = ReaderDates.iso(item.completedAt)
+        url = ReaderLinks.reportURL(baseURL: baseURL, slug: item.slug)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, slug, title, industry, region, url, completedAt = "completed_at"
+    }
+}
+
+/// `{reports, next_cursor}`; `next_cursor` is null on the last page.
+struct ReportListBody: Encodable {
+    var reports: [ReportSummaryBody]
+    var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey { case reports, nextCursor = "next_cursor" }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reports, forKey: .reports)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// The "your report is ready" e-mail, rendered from `templates/email/report-ready.{html,txt}.mustache`.
+struct ReportEmail: Equatable {
+    var subject: String
+    var html: String
+    var text: String
+
+    /// Renders the message for a completed report: its title, its link and a short summary of its opening.
+    static func reportReady(title: String, url: String, content: String, renderer: PageRenderer) throws -> ReportEmail {
+        let context: [String: Any] = ["title": title, "url": url, "summary": summary(of: content)]
+        let subject = SafeText.clean("Your report is ready: \(title)", limit: 200)
+            .replacingOccurrences(of: "\n", with: " ")
+        return ReportEmail(subject: subject, html: try renderer.render("email/report-ready.html", context),
+                           text: try renderer.render("email/report-ready.txt", context))
+    }
+
+    /// The first paragraph of prose in `markdown` (headings, tables, lists and markup skipped), as plain text of at
+    /// most 300 characters.
+    static func summary(of markdown: String) -> String {
+        var paragraph: [String] = []
+        for rawLine in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let isProse = !line.isEmpty && !line.hasPrefix("#") && !line.hasPrefix("|") && !line.hasPrefix("```")
+                && !line.hasPrefix(">") && !line.hasPrefix("- ") && !line.hasPrefix("* ") && !line.hasPrefix("---")
+            if isProse {
+                paragraph.append(line)
+            } else if !paragraph.isEmpty {
+                break
+            }
+        }
+        var text = paragraph.joined(separator: " ")
+        // Links become their text; citation markers and emphasis go.
+        text = text.replacingOccurrences(of: #"\[([^\]]*)\]\([^)]*\)"#, with: "$1", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"\[\d+(,\s*\d+)*\]"#, with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"[*_`]+"#, with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"<[^>]*>"#, with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
+        text = SafeText.clean(text, limit: 300)
+        return text
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+public import Logging
+import Postgres
+
+/// The monitoring thread of one worker process (product.md §2, §7.4): claims active runs with a lease
+/// (`FOR UPDATE SKIP LOCKED`), follows each on a follower thread of its own, renews the leases while it follows,
+/// reconciles uncertain creates, sends due e-mail, and on shutdown stops its followers and releases its leases so
+/// another process takes over at once. A crashed process's runs are taken over when their leases expire.
+public struct ReportMonitor: BackgroundService {
+    public var name: String { "report-monitor" }
+    /// This process's lease owner id (`hostname:pid:random`).
+    public let ownerID: String
+    let configuration: AppConfiguration
+    let completion: ReportCompletion
+    let logger: Logger
+
+    /// A monitor for `configuration`, finishing reports with `completion`.
+    public init(configuration: AppConfiguration, completion: ReportCompletion, logger: Logger,
+                ownerID: String = ReportMonitor.makeOwnerID()) {
+        self.configuration = configuration
+        self.completion = completion
+        self.ownerID = ownerID
+        var logger = logger
+        logger[metadataKey: "lease_owner"] = "\(ownerID)"
+        self.logger = logger
+    }
+
+    /// `hostname:pid:random`, unique per process start.
+    public static func makeOwnerID() -> String {
+        let random = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        return "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(random)"
+    }
+
+    public func run(until stop: any StopSignal) {
+        let database = DatabaseSession(url: configuration.databaseURL)
+        var followers: [Int64: FollowHandle] = [:]
+        var sender: EmailOutbox.Sender?
+        var senderChecked = false
+        logger.info("Report monitor started")
+        while !stop.isRequested {
+            do {
+                try database.withConnection { connection in
+                    followers = followers.filter { !$0.value.isDone }
+                    try renewLeases(of: &followers, on: connection)
+                    let free = configuration.monitor.maxRunsPerProcess - followers.count
+                    if free > 0 {
+                        for claimed in try claimRuns(limit: free, on: connection) {
+                            followers[claimed.reportID] = claimed
+                            startFollower(claimed)
+                        }
+                    }
+                    try reconcileUncertainCreates(on: connection)
+                    if !senderChecked {
+                        senderChecked = true
+                        sender = try EmailOutbox.Sender(configuration: configuration, logger: logger)
+                    }
+                    try sender?.sendDue(limit: 20, on: connection)
+                }
+            } catch {
+                logger.warning("Report monitor pass failed", metadata: ["error": "\(error)"])
+            }
+            _ = stop.wait(timeout: .milliseconds(Int(configuration.monitor.loopInterval * 1000)))
+        }
+        shutDown(followers: followers, database: database)
+    }
+
+    /// Stops every follower, waits briefly for them, and releases this process's leases.
+    private func shutDown(followers: [Int64: FollowHandle], database: DatabaseSession) {
+        for handle in followers.values { handle.requestStop() }
+        // A follower notices the stop when bytes arrive; a quiet stream may take longer than we wait. Its later
+        // writes are harmless (deduplicated events, conditional completion).
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline, followers.values.contains(where: { !$0.isDone }) {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        do {
+            let released = try database.withConnection { connection in
+                try connection.execute(
+                    """
+                    UPDATE reports SET lease_owner = NULL, lease_expires_at = NULL
+                    WHERE lease_owner = \(ownerID) AND status IN ('queued', 'running')
+                    """)
+            }
+            logger.info("Report monitor stopped", metadata: ["released_leases": "\(released)"])
+        } catch {
+            logger.warning("Releasing leases failed; they expire on their own", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Extends the leases of the runs being followed; a follower whose lease is gone (finished, or taken over
+    /// after we stalled) is told to stop.
+    func renewLeases(of followers: inout [Int64: FollowHandle], on connection: Connection) throws {
+        guard !followers.isEmpty else { return }
+        let ids = Array(followers.keys)
+        let rows = try connection.query(
+            """
+            UPDATE reports SET lease_expires_at = now() + make_interval(secs => \(configuration.monitor.leaseSeconds))
+            WHERE id = ANY(\(ids)) AND lease_owner = \(ownerID) AND status IN ('queued', 'running')
+            RETURNING id
+            """)
+        let renewed = Set(try rows.map { try $0.int64("id") })
+        for (id, handle) in followers where !renewed.contains(id) {
+            handle.requestStop()
+            followers[id] = nil
+        }
+    }
+
+    /// Leases up to `limit` active runs nobody holds (or whose lease expired).
+    func claimRuns(limit: Int, on connection: Connection) throws -> [FollowHandle] {
+        let rows = try connection.query(
+            """
+            UPDATE reports SET lease_owner = \(ownerID),
+                lease_expires_at = now() + make_interval(secs => \(configuration.monitor.leaseSeconds))
+            WHERE id IN (SELECT id FROM reports
+                         WHERE status IN ('queued', 'running') AND task_run_id IS NOT NULL
+                           AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                         ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING id, task_run_id
+            """)
+        return try rows.map { FollowHandle(reportID: try $0.int64("id"), runID: try $0.string("task_run_id")) }
+    }
+
+    /// Runs a follower for `handle` on a thread of its own (libcurl and libpq block).
+    private func startFollower(_ handle: FollowHandle) {
+        let configuration = configuration
+        let completion = completion
+        var logger = logger
+        logger[metadataKey: "report_id"] = "\(handle.reportID)"
+        let thread = Thread { [logger] in
+            defer { handle.markDone() }
+            let follower = ReportRunFollower(
+                reportID: handle.reportID, runID: handle.runID, configuration: configuration, completion: completion,
+                logger: logger, shouldStop: { handle.isStopRequested })
+            do {
+                let ending = try follower.run()
+                logger.debug("Follower ended", metadata: ["ending": "\(ending)"])
+            } catch {
+                // The lease runs out and the run is claimed again, by us or another process.
+                logger.warning("Following a run failed", metadata: ["error": "\(error)"])
+            }
+        }
+        thread.name = "follow-\(handle.reportID)"
+        thread.start()
+        logger.info("Following run", metadata: ["report_id": "\(handle.reportID)"])
+    }
+}

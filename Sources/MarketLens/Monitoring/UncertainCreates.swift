@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import ParallelAPI
+import Postgres
+
+/// Reports whose upstream create timed out (`create_uncertain`, no `task_run_id`): a run may exist, and Parallel
+/// has no list-runs call to find it. After a grace period the create is retried once with the same
+/// `metadata.report_id` (upstream-api.md §1.4); a webhook carrying that id can also resolve it first. `next_poll_at`
+/// records when the retry was made, so no process retries twice; if the retry is uncertain too and nothing
+/// resolves the report within another grace period, it fails with a clear message.
+enum UncertainCreates {
+    /// Handles at most one due report per call (a create can take a while); returns whether one was handled.
+    @discardableResult
+    static func reconcileOne(configuration: AppConfiguration, completion: ReportCompletion,
+                             logger: Logger, on connection: Connection) throws -> Bool {
+        let grace = configuration.monitor.createGraceSeconds
+        // Retried long ago and still unresolved: give up.
+        let stale = try connection.query(
+            """
+            SELECT id FROM reports WHERE status = 'queued' AND task_run_id IS NULL AND create_uncertain
+              AND next_poll_at IS NOT NULL AND next_poll_at < now() - make_interval(secs => \(grace))
+            LIMIT 10
+            """)
+        for row in stale {
+            try completion.fail(reportID: try row.int64("id"),
+                                reason: "The research run could not be started. Please try again.", on: connection)
+        }
+        guard let row = try connection.queryFirst(
+            """
+            UPDATE reports SET next_poll_at = now()
+            WHERE id = (SELECT id FROM reports
+                        WHERE status = 'queued' AND task_run_id IS NULL AND create_uncertain AND next_poll_at IS NULL
+                          AND created_at < now() - make_interval(secs => \(grace))
+                        ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING \(unescaped: Report.columns)
+            """)
+        else { return false }
+        let report = try Report(row: row)
+        let client = try ParallelClient(configuration: UpstreamConfiguration.parallel(configuration), logger: logger)
+        let input = ReportRunRequest.input(for: report, configuration: configuration)
+        let created: Result<TaskRun, ParallelError>
+        do throws(ParallelError) {
+            created = .success(try client.createRun(input))
+        } catch {
+            created = .failure(error)
+        }
+        switch created {
+        case .success(let run):
+            try attach(runID: run.runID, toReport: report.publicID, on: connection)
+            logger.info("Uncertain create retried", metadata: ["report_id": "\(report.id)"])
+        case .failure(.createUncertain(let inner)):
+            logger.warning("Retried create is uncertain too", metadata: ["report_id": "\(report.id)", "error": "\(inner)"])
+        case .failure(let error) where error.isRetryable:
+            // Nothing new was created; the first create may still show up through a webhook until the stale limit.
+            logger.warning("Retried create failed", metadata: ["report_id": "\(report.id)", "error": "\(error)"])
+        case .failure(let error):
+            try completion.fail(reportID: report.id, reason: "The research run could not be started.", on: connection)
+            logger.warning("Retried create refused", metadata: ["report_id": "\(report.id)", "error": "\(error)"])
+        }
+        return true
+    }
+
+    /// Records `runID` as the run of the report with public id `publicID` if it has none yet (a webhook or the
+    /// retry resolved an uncertain create). Returns the report's internal id when attached.
+    @discardableResult
+    static func attach(runID: String, toReport publicID: String, on connection: Connection) throws -> Int64? {
+        try connection.queryFirst(
+            """
+            UPDATE reports SET task_run_id = \(runID), create_uncertain = false, next_poll_at = NULL
+            WHERE public_id = \(publicID) AND task_run_id IS NULL AND status IN ('queued', 'running')
+            RETURNING id
+            """)?.int64("id")
+    }
+}
+
+extension ReportMonitor {
+    func reconcileUncertainCreates(on connection: Connection) throws {
+        try UncertainCreates.reconcileOne(configuration: configuration, completion: completion,
+                                          logger: logger, on: connection)
+    }
+}

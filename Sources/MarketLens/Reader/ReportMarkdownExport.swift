@@ -1,0 +1,90 @@
+public import Foundation
+
+/// The `.md` download of a report: YAML front matter, the report as upstream wrote it, and a references section.
+public enum ReportMarkdownExport {
+    /// The metadata written into the front matter.
+    public struct Metadata: Sendable {
+        public var title: String
+        public var industry: String
+        public var region: String
+        public var created: Date
+        public var completed: Date?
+        public var processor: String
+        public var url: String
+
+        /// Creates the metadata.
+        public init(
+            title: String, industry: String, region: String, created: Date, completed: Date?, processor: String,
+            url: String
+        ) {
+            self.title = title
+            self.industry = industry
+            self.region = region
+            self.created = created
+            self.completed = completed
+            self.processor = processor
+            self.url = url
+        }
+    }
+
+    /// The whole document.
+    public static func document(metadata: Metadata, content: String, basis: ReportBasis) -> String {
+        var out = frontMatter(metadata)
+        out += "\n"
+        out += content.hasSuffix("\n") ? content : content + "\n"
+        let references = basis.references
+        guard !references.isEmpty else { return out }
+        out += "\n## References\n\n"
+        for reference in references {
+            let title = reference.displayTitle.replacingOccurrences(of: "\n", with: " ")
+            let url = reference.url.isEmpty ? "(no URL)" : reference.url.replacingOccurrences(of: "\n", with: " ")
+            out += "[\(reference.number)] \(title) — \(url)\n"
+            if let first = reference.duplicateOf { out += "\n> Same source as [\(first)].\n" }
+            for excerpt in reference.excerpts {
+                out += "\n" + excerpt.split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { "> " + $0 }.joined(separator: "\n") + "\n"
+            }
+            out += "\n"
+        }
+        return out
+    }
+
+    /// `---`, one `key: "value"` line per field (values always double-quoted and escaped), `---`.
+    public static func frontMatter(_ metadata: Metadata) -> String {
+        let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: false)
+        var lines = ["---"]
+        lines.append("title: " + yamlQuoted(metadata.title))
+        lines.append("industry: " + yamlQuoted(metadata.industry))
+        lines.append("region: " + yamlQuoted(metadata.region))
+        lines.append("created: " + yamlQuoted(metadata.created.formatted(iso)))
+        lines.append("completed: " + (metadata.completed.map { yamlQuoted($0.formatted(iso)) } ?? "null"))
+        lines.append("processor: " + yamlQuoted(metadata.processor))
+        lines.append("url: " + yamlQuoted(metadata.url))
+        lines.append("---")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A YAML double-quoted scalar: backslash and quote escaped, every control, line or paragraph separator,
+    /// DEL, C1 control and byte-order mark written as `\uXXXX`, so no value can end the string, start a new key
+    /// or close the front matter.
+    public static func yamlQuoted(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                let v = scalar.value
+                if v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029 || v == 0xFEFF {
+                    out += String(format: "\\u%04X", v)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,118 @@
+public import Postgres
+
+/// A counter with a ceiling per clock hour (database time), kept in `rate_limits`.
+public struct RateLimit: Sendable, Equatable {
+    /// Which limit, for the message shown when it is hit.
+    public enum Scope: String, Sendable {
+        /// Every client together (`MAX_REPORTS_PER_HOUR`).
+        case global
+        /// One client address (`MAX_REPORTS_PER_CLIENT_PER_HOUR`).
+        case client
+        /// Validation checks sent to the Chat API by one client (they cost money even when nothing is created).
+        case validationClient
+    }
+
+    /// The row key; client buckets hold a hash of the address, never the address itself.
+    public var bucket: String
+    /// Most events admitted per hour (0 admits none).
+    public var limit: Int
+    public var scope: Scope
+
+    /// The limits on creating reports: global first, then per client (always in this order, so concurrent
+    /// transactions lock the rows in the same order and cannot deadlock).
+    public static func reportCreation(client: String, configuration: AppConfiguration) -> [RateLimit] {
+        [
+            RateLimit(bucket: "reports:all", limit: configuration.maxReportsPerHour, scope: .global),
+            RateLimit(bucket: "reports:client:" + RateLimiter.clientKey(client),
+                      limit: configuration.maxReportsPerClientPerHour, scope: .client),
+        ]
+    }
+
+    /// Chat validation calls per client and hour (cache hits are free and not counted).
+    public static let validationChecksPerClientPerHour = 120
+
+    /// The limit on Chat API validation calls of one client.
+    public static func validationChecks(client: String) -> [RateLimit] {
+        [RateLimit(bucket: "validate:client:" + RateLimiter.clientKey(client),
+                   limit: validationChecksPerClientPerHour, scope: .validationClient)]
+    }
+}
+
+/// A limit that was reached: which one, and how long until its window ends.
+public struct RateLimitExceeded: Error, Sendable, Equatable {
+    public var scope: RateLimit.Scope
+    /// Whole seconds until the current hour's window ends (at least 1): the `Retry-After`.
+    public var retryAfter: Int
+
+    /// The sentence for the visitor.
+    public var message: String {
+        let wait = retryAfter >= 120 ? "\(retryAfter / 60) minutes" : retryAfter >= 60 ? "a minute" : "\(retryAfter) seconds"
+        switch scope {
+        case .global:
+            return "Marketlens has reached its limit of new reports for this hour. Please try again in \(wait)."
+        case .client:
+            return "You have reached the limit of new reports for this hour. Please try again in \(wait)."
+        case .validationClient:
+            return "Too many checks from your address this hour. Please try again in \(wait)."
+        }
+    }
+}
+
+/// Atomic hourly counters in PostgreSQL, shared by every worker process and host.
+public enum RateLimiter {
+    /// Counts one event in every bucket. Each bucket is one `INSERT … ON CONFLICT DO UPDATE … RETURNING`, which
+    /// takes the row lock, so concurrent callers are serialised and each sees its own count; a count over the
+    /// limit throws `RateLimitExceeded`. Call it inside the transaction that does the limited work: the throw
+    /// rolls the increments back with it, so a refused or failed attempt never consumes quota and no interleaving
+    /// can admit more than `limit` per window.
+    public static func consume(_ limits: [RateLimit], on connection: Connection) throws {
+        precondition(connection.isInTransaction, "RateLimiter.consume must run inside a transaction")
+        for limit in limits {
+            let row = try connection.queryFirst(
+                """
+                INSERT INTO rate_limits AS r (bucket, window_start, count)
+                VALUES (\(limit.bucket), date_trunc('hour', now()), 1)
+                ON CONFLICT (bucket, window_start) DO UPDATE SET count = r.count + 1
+                RETURNING r.count, \(unescaped: secondsLeftSQL) AS retry_after
+                """)
+            let count = try row?.int("count") ?? Int.max
+            if count > limit.limit {
+                throw RateLimitExceeded(scope: limit.scope, retryAfter: max(1, try row?.int("retry_after") ?? 3600))
+            }
+        }
+    }
+
+    /// Throws `RateLimitExceeded` when a bucket is already full, without counting anything: a cheap early
+    /// refusal before paid work (the Chat check). `consume` stays the authority.
+    public static func check(_ limits: [RateLimit], on connection: Connection) throws {
+        for limit in limits {
+            let row = try connection.queryFirst(
+                """
+                SELECT coalesce((SELECT count FROM rate_limits
+                                 WHERE bucket = \(limit.bucket) AND window_start = date_trunc('hour', now())), 0)
+                       AS count, \(unescaped: secondsLeftSQL) AS retry_after
+                """)
+            let count = try row?.int("count") ?? 0
+            if count >= limit.limit {
+                throw RateLimitExceeded(scope: limit.scope, retryAfter: max(1, try row?.int("retry_after") ?? 3600))
+            }
+        }
+    }
+
+    /// Seconds from the statement's clock to the end of the current hour, rounded up.
+    private static let secondsLeftSQL =
+        "ceil(extract(epoch FROM date_trunc('hour', now()) + interval '1 hour' - clock_timestamp()))::int"
+
+    /// A stable, non-reversible key for a client address (buckets never store raw addresses).
+    public static func clientKey(_ address: String) -> String {
+        // FNV-1a 64 twice with different offsets: not cryptographic, but an address space this small is
+        // enumerable anyway; the point is only that rows and dumps do not list addresses in clear.
+        var first: UInt64 = 0xcbf2_9ce4_8422_2325
+        var second: UInt64 = 0x8422_2325_cbf2_9ce4
+        for byte in address.utf8 {
+            first = (first ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            second = (second ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return String(first, radix: 16) + String(second, radix: 16)
+    }
+}

@@ -1,0 +1,194 @@
+public import Foundation
+public import Logging
+public import ParallelAPI
+public import Postgres
+
+/// The Chat check said no: the request does not describe a researchable market.
+public struct InputRejected: Error, Sendable {
+    public var verdict: ValidationVerdict
+}
+
+/// An internal inconsistency while creating a report (answered as a plain 500).
+struct ReportCreationFailure: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "report creation failed: \(reason)" }
+}
+
+/// A recent, public, completed report for the same request (product.md §7.2).
+public struct IdenticalReport: Sendable, Equatable {
+    public var publicID: String
+    public var slug: String
+    public var title: String
+    public var completedAt: Date
+}
+
+/// What a create request led to.
+public enum CreationOutcome: Sendable {
+    /// A new report: queued (possibly `createUncertain`) or, after a definite upstream refusal, failed.
+    case created(Report)
+    /// Nothing was created: an identical report is offered instead.
+    case existing(IdenticalReport)
+}
+
+/// Turns a validated request into a report and an upstream run (product.md §7.1-§7.3): identical-report offer,
+/// rate limits, the Chat check, the `queued` row, then the run.
+public struct ReportCreator {
+    public var configuration: AppConfiguration
+    public var checker: InputChecker
+    public var logger: Logger
+
+    /// How far back a completed identical report is offered.
+    public static let identicalWindowDays = 30
+
+    /// Creates a creator for the app's configuration.
+    public init(configuration: AppConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        checker = InputChecker(model: configuration.validationModel, timeout: configuration.validationTimeout,
+                               logger: logger)
+    }
+
+    /// Creates a report for `request` from client address `client`.
+    ///
+    /// Throws `RateLimitExceeded` (nothing created), `InputCheckUnavailable` (nothing created: never fail open),
+    /// `InputRejected` (nothing created), or a database error. `fresh` skips the identical-report offer;
+    /// `skipCheck` skips the Chat check (a retry of a report whose input passed it already).
+    public func create(
+        _ request: ResearchRequest, client: String, fresh: Bool, skipCheck: Bool = false, connection: Connection,
+        parallel: () throws -> ParallelClient
+    ) throws -> CreationOutcome {
+        if !fresh, let identical = try Self.findIdentical(request, on: connection) {
+            return .existing(identical)
+        }
+        let limits = RateLimit.reportCreation(client: client, configuration: configuration)
+        // Refuse early, before paying for a chat call; the transaction below is the authority.
+        try RateLimiter.check(limits, on: connection)
+        if !skipCheck {
+            let (verdict, _) = try checker.verdict(for: request, connection: connection, client: parallel) {
+                try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(client: client), on: $0) }
+            }
+            guard verdict.isValid else { throw InputRejected(verdict: verdict) }
+        }
+        let publicID = ReportStore.newPublicID()
+        let reportID = try connection.transaction { connection in
+            try RateLimiter.consume(limits, on: connection)
+            return try Self.insert(request, publicID: publicID, processor: configuration.processor, on: connection)
+        }
+        try startRun(reportID: reportID, publicID: publicID, request: request, connection: connection,
+                     parallel: parallel)
+        guard let report = try ReportStore.find(publicID: publicID, on: connection) else {
+            throw ReportCreationFailure(reason: "report vanished after creation")
+        }
+        return .created(report)
+    }
+
+    /// The newest public, visible report completed within `identicalWindowDays` for the same normalised
+    /// industry, region and focus. Unlisted reports are never offered: their link is their owner's secret.
+    public static func findIdentical(_ request: ResearchRequest, on connection: Connection) throws -> IdenticalReport? {
+        guard let row = try connection.queryFirst(
+            """
+            SELECT public_id, slug, title, completed_at FROM reports
+            WHERE request_key = report_request_key(\(request.industry), \(request.region), \(request.focus))
+              AND status = 'completed' AND NOT hidden AND visibility = 'public' AND slug IS NOT NULL
+              AND completed_at > now() - \(identicalWindowDays) * interval '1 day'
+            ORDER BY completed_at DESC LIMIT 1
+            """)
+        else { return nil }
+        return IdenticalReport(publicID: try row.string("public_id"), slug: try row.string("slug"),
+                               title: try row.string("title"), completedAt: try row.date("completed_at"))
+    }
+
+    /// Inserts the `queued` row; returns its internal id.
+    static func insert(_ request: ResearchRequest, publicID: String, processor: String, on connection: Connection)
+        throws -> Int64
+    {
+        let row = try connection.queryFirst(
+            """
+            INSERT INTO reports (public_id, title, industry, region, focus, processor, visibility, email)
+            VALUES (\(publicID), \(request.title), \(request.industry), \(request.region), \(request.focus),
+                    \(processor), \(request.visibility.rawValue), \(request.email))
+            RETURNING id
+            """)
+        guard let id = try row?.int64("id") else { throw ReportCreationFailure(reason: "insert returned nothing") }
+        return id
+    }
+
+    /// The create body of the run (upstream-api.md §2.1).
+    public func runInput(for request: ResearchRequest, publicID: String) -> RunInput {
+        ReportRunRequest.input(
+            for: request, publicID: publicID, processor: configuration.processor, configuration: configuration)
+    }
+
+    /// Creates the run and records the outcome on the row: the run id and a `queued` event; or
+    /// `create_uncertain` (the monitor reconciles by `metadata.report_id`, nothing is retried here); or, on a
+    /// definite refusal, `failed` with a reason safe to show.
+    func startRun(reportID: Int64, publicID: String, request: ResearchRequest, connection: Connection,
+                  parallel: () throws -> ParallelClient) throws {
+        let queued = ReportEvent.status(.init(state: "queued", message: "Research queued"))
+        do {
+            let run = try parallel().createRun(runInput(for: request, publicID: publicID))
+            do {
+                try connection.transaction { connection in
+                    try connection.execute("UPDATE reports SET task_run_id = \(run.runID) WHERE id = \(reportID)")
+                    try ReportEventLog.append(queued, to: reportID, dedupeKey: "create:queued", on: connection)
+                }
+            } catch {
+                // The run exists but its id could not be stored: flag the row so it is reconciled, not re-created.
+                logger.error("run created but not recorded", metadata: [
+                    "report": "\(publicID)", "run": "\(run.runID)", "error": "\(error)",
+                ])
+                _ = try? connection.execute("UPDATE reports SET create_uncertain = true WHERE id = \(reportID)")
+                throw error
+            }
+            logger.info("report queued", metadata: ["report": "\(publicID)", "run": "\(run.runID)"])
+        } catch let error as ParallelError {
+            if case .createUncertain = error {
+                logger.warning("run creation uncertain; left for reconciliation", metadata: [
+                    "report": "\(publicID)", "error": "\(error)",
+                ])
+                try connection.transaction { connection in
+                    try connection.execute("UPDATE reports SET create_uncertain = true WHERE id = \(reportID)")
+                    try ReportEventLog.append(queued, to: reportID, dedupeKey: "create:queued", on: connection)
+                }
+                return
+            }
+            let reason = Self.refusalReason(error)
+            if error.status == 401 || error.status == 402 || error.status == 403 {
+                logger.error("Parallel refused run creation: check the key, credit and processor", metadata: [
+                    "report": "\(publicID)", "error": "\(error)",
+                ])
+            } else {
+                logger.warning("run creation failed", metadata: ["report": "\(publicID)", "error": "\(error)"])
+            }
+            try Self.markFailed(reportID: reportID, reason: reason, on: connection)
+        }
+    }
+
+    /// Marks a still-queued report failed with `reason` and logs the `failed` event, once.
+    static func markFailed(reportID: Int64, reason: String, on connection: Connection) throws {
+        try connection.transaction { connection in
+            let changed = try connection.execute(
+                "UPDATE reports SET status = 'failed', error = \(reason) WHERE id = \(reportID) AND status = 'queued'")
+            if changed == 1 {
+                try ReportEventLog.append(.failed(.init(message: reason)), to: reportID, dedupeKey: "create:failed",
+                                          on: connection)
+            }
+        }
+    }
+
+    /// A sentence for the visitor about a definite refusal; no upstream text (it could carry anything).
+    static func refusalReason(_ error: ParallelError) -> String {
+        let prefix = "The research could not be started: "
+        switch error.status {
+        case 401: return prefix + "the research service did not accept our credentials. The operator has been alerted."
+        case 402: return prefix + "the research account has run out of credit. The operator has been alerted."
+        case 403: return prefix + "the research service does not offer the configured processor. The operator has been alerted."
+        case 400, 422: return prefix + "the research service rejected the request."
+        case 429: return prefix + "the research service is busy. Please retry in a few minutes."
+        case .some(let status) where status >= 500: return prefix + "the research service is temporarily unavailable. Please retry in a few minutes."
+        default:
+            if case .transport = error { return prefix + "the research service could not be reached. Please retry in a few minutes." }
+            return prefix + "an unexpected error occurred. Please retry."
+        }
+    }
+}
