@@ -62,7 +62,7 @@ def test_streams_are_unbuffered_with_long_timeouts(tmp_path):
     conf = (tmp_path / "nginx/nginx.conf").read_text()
     sse = (tmp_path / "nginx/snippets/sse.conf").read_text()
     assert "fastcgi_buffering off;" in sse and "gzip off;" in sse and "fastcgi_read_timeout 1h;" in sse
-    for head in ("location ~ ^/(api/v1/)?reports/[^/]+/events$", "location ~ ^/research/batch/(stream|[^/]+/events)$",
+    for head in ("location ~ ^/(api/v1/)?reports/[^/]+/events$", "location ~ ^/research/batch(/stream|/[^/]+/events)?$",
                  "location ^~ /console/api/"):
         assert "snippets/sse.conf;" in location(conf, head), head
     assert "snippets/sse.conf" not in location(conf, "location / {")
