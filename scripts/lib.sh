@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# Shared helpers for the Marketlens scripts. Source it; do not run it.
+
+ML_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+if [[ -t 2 && -z "${NO_COLOR:-}" ]]; then
+    _c_dim=$'\e[2m' _c_red=$'\e[31m' _c_yel=$'\e[33m' _c_grn=$'\e[32m' _c_off=$'\e[0m'
+else
+    _c_dim='' _c_red='' _c_yel='' _c_grn='' _c_off=''
+fi
+
+log()  { printf '%s==>%s %s\n' "$_c_dim" "$_c_off" "$*" >&2; }
+ok()   { printf '%s==>%s %s\n' "$_c_grn" "$_c_off" "$*" >&2; }
+warn() { printf '%swarning:%s %s\n' "$_c_yel" "$_c_off" "$*" >&2; }
+die()  { printf '%serror:%s %s\n' "$_c_red" "$_c_off" "$*" >&2; exit 1; }
+
+is_root() { [[ "$(id -u)" -eq 0 ]]; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if is_root; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo -n "$@" 2>/dev/null || sudo "$@"
+    else die "need root for: $* (run as root or install sudo)"
+    fi
+}
+
+# Loads KEY=VALUE lines from a .env file without executing it. Variables already set in the
+# environment win, so `HTTPS_PORT=9443 make run` beats the file.
+load_env_file() {
+    local file="$1" line key value
+    [[ -f "$file" ]] || return 0
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        line="${line%$'\r'}"
+        [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+        line="${line#export }"
+        [[ "$line" =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || { warn "$file: ignoring line: ${line%%=*}"; continue; }
+        key="${BASH_REMATCH[1]}" value="${BASH_REMATCH[2]}"
+        value="${value#"${value%%[![:space:]]*}"}"; value="${value%"${value##*[![:space:]]}"}"
+        if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value="${BASH_REMATCH[1]}"; fi
+        [[ -n "${!key+x}" ]] || export "$key=$value"
+    done < "$file"
+}
+
+# Polls a command until it succeeds or the timeout (seconds) passes.
+wait_until() {
+    local timeout="$1" what="$2"; shift 2
+    local deadline=$((SECONDS + timeout))
+    until "$@" >/dev/null 2>&1; do
+        (( SECONDS < deadline )) || { warn "timed out after ${timeout}s waiting for $what"; return 1; }
+        sleep 0.2
+    done
+}
+
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+
+# Prints the pid in a pid file when that process is alive and is the one that wrote the file: a
+# process started after the file was written (pid reuse after a reboot) is not ours.
+read_pid() {
+    local file="$1" pid start_ticks btime ticks mtime
+    [[ -f "$file" ]] || return 0
+    pid="$(head -n 1 "$file" | tr -dc '0-9')"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+    start_ticks="$(awk '{sub(/.*\) /, ""); print $20}' "/proc/$pid/stat" 2>/dev/null)" || return 0
+    btime="$(awk '/^btime/ {print $2}' /proc/stat)"
+    ticks="$(getconf CLK_TCK)"
+    mtime="$(stat -c %Y "$file")"
+    if [[ -n "$start_ticks" ]] && (( btime + start_ticks / ticks > mtime + 2 )); then
+        return 0
+    fi
+    echo "$pid"
+}
+
+# Describes who listens on a TCP port, for error messages.
+port_owner() {
+    command -v ss >/dev/null 2>&1 || return 0
+    ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\("[^"]*"\).*/\1/p' | head -1
+}
+
+port_free() { python3 "$ML_ROOT/scripts/ports.py" check "$1" >/dev/null 2>&1; }
