@@ -9,12 +9,19 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let renderer: PageRenderer
     public let metrics: RequestMetrics
     public let logger: Logger
+    /// The process's live fan-out: one listener for every open event stream (see `RelayHub`).
+    public let relayHub: RelayHub
     let router: Router<RequestContext>
     let errors: ErrorResponder
 
     /// Loads templates and builds the routes; throws when templates are missing or invalid.
-    public init(configuration: AppConfiguration, worker: String = "0", logger: Logger) throws {
+    public init(configuration: AppConfiguration, worker: String = "0", logger: Logger,
+                live: LiveSettings? = nil) throws {
         self.configuration = configuration
+        relayHub = RelayHub(
+            databaseURL: configuration.databaseURL,
+            settings: live ?? LiveSettings(environment: ProcessInfo.processInfo.environment, threads: configuration.threads),
+            logger: logger)
         self.logger = logger
         renderer = try PageRenderer(directory: configuration.templatesDirectory)
         metrics = RequestMetrics(worker: worker)
@@ -25,7 +32,7 @@ public struct MarketLensApp: RequestHandlerFactory {
     public func makeHandler() throws -> any RequestHandler { RequestThread(app: self) }
 
     /// The per-process background services, each run on a dedicated thread by the worker.
-    public var backgroundServices: [any BackgroundService] { [] }
+    public var backgroundServices: [any BackgroundService] { relayHub.services }
 }
 
 /// Answers requests on one thread: routing, error pages, metrics.

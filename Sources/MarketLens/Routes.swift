@@ -8,6 +8,9 @@ enum Routes {
         router.get("/healthz", HealthController.live)
         router.get("/readyz", HealthController.ready)
         router.get("/metrics", MetricsController.show)
+        router.get("/reports/:id", LivePageController.show)
+        router.get("/reports/:id/events", LiveController.events)
+        router.get("/api/v1/reports/:id/events", LiveController.events)
         return router
     }
 }
