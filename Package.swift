@@ -82,7 +82,8 @@ let package = Package(
         .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
-        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport"],
+        .testTarget(name: "MarketLensTests",
+                    dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport", "FastCGIServer", log],
                     swiftSettings: strict),
         .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),
     ]

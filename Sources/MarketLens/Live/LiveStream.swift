@@ -68,7 +68,6 @@ struct LiveStream {
             case .resync:
                 if try replay(after: &sent, through: nil, writer) { return }
             case .overflow:
-                hub.noteOverflow()
                 return
             case .closed:
                 return

@@ -56,11 +56,13 @@ public final class Relay: @unchecked Sendable {
         self.byteLimit = byteLimit
     }
 
-    /// Appends events; past the limits the relay is marked overflowed and its queue dropped.
-    func push(_ events: [LiveEvent]) {
+    /// Appends events; past the limits the relay is marked overflowed and its queue dropped. Returns true
+    /// when this push overflowed it.
+    @discardableResult
+    func push(_ events: [LiveEvent]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !overflowed, !closed else { return }
+        guard !overflowed, !closed else { return false }
         for event in events {
             queue.append(event)
             queuedBytes += event.wire.count
@@ -71,6 +73,7 @@ public final class Relay: @unchecked Sendable {
             queuedBytes = 0
         }
         condition.signal()
+        return overflowed
     }
 
     /// Asks the viewer to re-read the log (after the hub reconnected to the database).

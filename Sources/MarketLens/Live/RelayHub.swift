@@ -76,8 +76,6 @@ public final class RelayHub: Sendable {
         state.withLock { ($0.open, $0.shed, $0.overflows) }
     }
 
-    func noteOverflow() { state.withLock { $0.overflows += 1 } }
-
     /// For each notified report that has viewers, the seq after which to fetch.
     func fetchPositions(notified: [Int64: Int]) -> [Int64: Int] {
         state.withLock { state in
@@ -99,7 +97,9 @@ public final class RelayHub: Sendable {
                 for relay in relays.values { targets.append((relay, list)) }
             }
         }
-        for (relay, list) in targets { relay.push(list) }
+        var overflows = 0
+        for (relay, list) in targets where relay.push(list) { overflows += 1 }
+        if overflows > 0 { state.withLock { $0.overflows += overflows } }
     }
 
     /// After the listener (re)connected: notifications may have been missed, so every relay re-reads the log.
