@@ -3,7 +3,7 @@ public struct LiveSettings: Sendable {
     /// Seconds between `: heartbeat` comments (`MARKETLENS_HEARTBEAT_SECONDS`, default 15).
     public var heartbeatSeconds: Double
     /// Open streams one process serves before it sheds load with `retry:` (`MARKETLENS_MAX_STREAMS`). The
-    /// default leaves 8 request threads (at least one) for pages, since each open stream holds a thread.
+    /// default keeps an eighth of the request threads (at least 4) for pages, since each open stream holds one.
     public var maxStreams: Int
     /// Events a slow viewer may have queued before it is disconnected (its reconnect replays).
     public var queueEventLimit: Int
@@ -28,7 +28,7 @@ public struct LiveSettings: Sendable {
     /// Reads `MARKETLENS_HEARTBEAT_SECONDS`, `MARKETLENS_MAX_STREAMS`, `MARKETLENS_REPLAY_THREADS`; anything
     /// missing or unusable keeps its default. `threads` is the process's request thread count.
     public init(environment: [String: String], threads: Int) {
-        self.init(maxStreams: max(1, threads - 8))
+        self.init(maxStreams: max(1, threads - max(4, threads / 8)))
         if let value = environment["MARKETLENS_HEARTBEAT_SECONDS"].flatMap(Double.init), value > 0, value <= 3600 {
             heartbeatSeconds = value
         }
