@@ -5,7 +5,7 @@
 #                                 reconnect storm (1,000 reconnects in 5 s with replay)
 #
 # Environment: LIVE_STAGES (100,1000,10000), LIVE_WORKERS (4) x LIVE_THREADS (2600) request threads (one per
-# open stream), LIVE_MAX_STREAMS (per worker, default threads - threads/8), LIVE_EVENTS (20),
+# open stream), LIVE_MAX_STREAMS (per worker, default threads - 40), LIVE_EVENTS (20),
 # LIVE_PROCS (client processes, 2), LIVE_STORM (1000), MARKETLENS_BIN (skip the build).
 # Prints the table and keeps it in bench/results/. Raises the open-file limit (root) for the client,
 # nginx (worker_rlimit_nofile) and the workers.
@@ -14,6 +14,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ML_ROOT"
 
 workers="${LIVE_WORKERS:-4}" threads="${LIVE_THREADS:-2600}"
+# Room for 10,000 streams by default: 4 x 2,560, keeping 40 threads per worker for pages.
+export MARKETLENS_MAX_STREAMS="${LIVE_MAX_STREAMS:-$((threads - 40))}"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [[ -z "${MARKETLENS_BIN:-}" ]]; then
     log "building (release)"
@@ -26,8 +28,7 @@ RUN="$(mktemp -d /tmp/marketlens-bench-live.XXXXXX)"
 chmod 755 "$RUN"
 trap 'bash scripts/stack.sh down --test --run-dir "$RUN" >/dev/null 2>&1 || warn "teardown failed: $RUN"' EXIT
 MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" MARKETLENS_WORKERS="$workers" \
-    MARKETLENS_THREADS="$threads" ${LIVE_MAX_STREAMS:+MARKETLENS_MAX_STREAMS="$LIVE_MAX_STREAMS"} \
-    NGINX_WORKER_CONNECTIONS="${NGINX_WORKER_CONNECTIONS:-16384}" NGINX_RLIMIT_NOFILE="${NGINX_RLIMIT_NOFILE:-40000}" \
+    MARKETLENS_THREADS="$threads" NGINX_WORKER_CONNECTIONS="${NGINX_WORKER_CONNECTIONS:-16384}" NGINX_RLIMIT_NOFILE="${NGINX_RLIMIT_NOFILE:-$(ulimit -Hn)}" \
     bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null
 eval "$(bash scripts/stack.sh env --run-dir "$RUN")"
 supervisor="$(read_pid "$RUN/marketlens.pid")"

@@ -38,6 +38,7 @@ class Stats:
         self.out_of_order = 0
         self.latencies: list[float] = []
         self.durations: list[float] = []
+        self.error_kinds: dict[str, int] = {}
 
 
 async def read_response_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
@@ -93,6 +94,7 @@ async def viewer(host: str, port: int, context: ssl.SSLContext, source: str, pub
             status, headers = await asyncio.wait_for(read_response_head(reader), 30)
         if status != 200:
             stats.errors += 1
+            stats.error_kinds[f"HTTP {status}"] = stats.error_kinds.get(f"HTTP {status}", 0) + 1
             return
         chunked = headers.get("transfer-encoding", "").lower() == "chunked"
         name, event_id, data = "message", None, []
@@ -136,8 +138,10 @@ async def viewer(host: str, port: int, context: ssl.SSLContext, source: str, pub
         if not got_connected:
             stats.shed += 1
             return
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, ssl.SSLError):
+    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, ssl.SSLError) as error:
         stats.errors += 1
+        kind = type(error).__name__
+        stats.error_kinds[kind] = stats.error_kinds.get(kind, 0) + 1
         return
     finally:
         if writer is not None:
@@ -277,7 +281,11 @@ def run_stage(pipes, plan, hold: float, spread: float = 0.0, wait_ready: bool = 
     merged = Stats().__dict__
     for part in done:
         for key, value in (part or {}).items():
-            merged[key] = merged[key] + value
+            if key == "error_kinds":
+                for kind, count in value.items():
+                    merged[key][kind] = merged[key].get(kind, 0) + count
+            else:
+                merged[key] = merged[key] + value
     merged["ready_at_start"] = ready_at
     return merged
 
@@ -340,6 +348,8 @@ def main() -> int:
                              max(result["latencies"] or [float("nan")]) * 1000,
                              result["lost"], result["duplicated"], per_stream, measures.get("rss_open", 0) / 1024))
                 print_row(rows[-1], header=len(rows) == 1)
+                if result["error_kinds"]:
+                    print(f"    errors: {result['error_kinds']}", flush=True)
                 time.sleep(2)
         # Reconnect storm: a finished report of 50 events; every viewer resumes from a random id.
         (report_id, public_id), = make_reports(db, 1)
@@ -354,7 +364,8 @@ def main() -> int:
               f"{result['finished']} complete in {elapsed:.1f} s, shed {result['shed']}, errors {result['errors']}, "
               f"replay time p50 {percentile(result['durations'], 50) * 1000:.0f} ms "
               f"p99 {percentile(result['durations'], 99) * 1000:.0f} ms, "
-              f"lost {result['lost']}, duplicated {result['duplicated']}, out of order {result['out_of_order']}")
+              f"lost {result['lost']}, duplicated {result['duplicated']}, out of order {result['out_of_order']}"
+              + (f", errors by kind {result['error_kinds']}" if result["error_kinds"] else ""))
     finally:
         for pipe in pipes:
             pipe.send(("quit",))
