@@ -21,8 +21,9 @@ down: ## stop the background stack (keeps the database; `make down PURGE=1` dele
 status: ## show processes, sockets and health of the background stack
 	@scripts/stack.sh status || [ $$? -eq 3 ]
 
-bench: ## page benchmarks through nginx (release build, throw-away stack)
+bench: ## page and live-stream fan-out benchmarks through nginx (release build, throw-away stacks)
 	@bench/run.sh
+	@bench/live.sh
 
 build: ## release build of marketlens and upstream-sim
 	swift build -c release

@@ -8,7 +8,8 @@ Writes DIR/nginx.conf, DIR/snippets/*.conf, DIR/mime.types and creates DIR/tmp/*
 Placeholders are ${UPPER_CASE}; an unknown one is an error. Optional environment:
 REAL_IP_FROM (trusted proxy addresses/CIDRs, comma or space separated; none by default),
 STATIC_MAX_AGE (3600), HSTS_MAX_AGE (31536000), CLIENT_MAX_BODY_SIZE (1m),
-SSE_READ_TIMEOUT (1h), NGINX_WORKER_PROCESSES (auto).
+SSE_READ_TIMEOUT (1h), NGINX_WORKER_PROCESSES (auto), NGINX_WORKER_CONNECTIONS (4096),
+NGINX_RLIMIT_NOFILE (16384).
 """
 import argparse
 import os
@@ -97,6 +98,8 @@ def main() -> int:
         "STATIC_PARENT": str(args.root.resolve()),
         "USER_DIRECTIVE": f"user {args.user};" if args.user else "# (no user directive: nginx does not run as root)",
         "NGINX_WORKER_PROCESSES": env.get("NGINX_WORKER_PROCESSES", "auto"),
+        "NGINX_WORKER_CONNECTIONS": env.get("NGINX_WORKER_CONNECTIONS", "4096"),
+        "NGINX_RLIMIT_NOFILE": env.get("NGINX_RLIMIT_NOFILE", "16384"),
         "CLIENT_MAX_BODY_SIZE": env.get("CLIENT_MAX_BODY_SIZE", "1m"),
         "STATIC_MAX_AGE": env.get("STATIC_MAX_AGE", "3600"),
         "HSTS_MAX_AGE": env.get("HSTS_MAX_AGE", "31536000"),

@@ -15,12 +15,19 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let reportRenderCache = ReportRenderCache()
     /// Short-lived library counts and region lists of this process (the reader's `/library`).
     public let libraryCache = LibraryCache()
+    /// The process's live fan-out: one listener for every open event stream (see `RelayHub`).
+    public let relayHub: RelayHub
     let router: Router<RequestContext>
     let errors: ErrorResponder
 
     /// Loads templates and builds the routes; throws when templates are missing or invalid.
-    public init(configuration: AppConfiguration, worker: String = "0", logger: Logger) throws {
+    public init(configuration: AppConfiguration, worker: String = "0", logger: Logger,
+                live: LiveSettings? = nil) throws {
         self.configuration = configuration
+        relayHub = RelayHub(
+            databaseURL: configuration.databaseURL,
+            settings: live ?? LiveSettings(environment: ProcessInfo.processInfo.environment, threads: configuration.threads),
+            logger: logger)
         self.logger = logger
         renderer = try PageRenderer(directory: configuration.templatesDirectory)
         metrics = RequestMetrics(worker: worker)
@@ -31,12 +38,13 @@ public struct MarketLensApp: RequestHandlerFactory {
 
     public func makeHandler() throws -> any RequestHandler { RequestThread(app: self) }
 
-    /// The per-process background services, each run on a dedicated thread by the worker: the report monitor
-    /// (follows runs, finishes reports, sends queued e-mail) and the batch monitor (owns running batches).
-    /// Read once per worker process.
+    /// The per-process background services, each run on a dedicated thread by the worker: the relay hub's
+    /// listener and replay threads (live streams), the report monitor (follows runs, finishes reports, sends
+    /// queued e-mail) and the batch monitor (owns running batches). Read once per worker process.
     public var backgroundServices: [any BackgroundService] {
-        [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger),
-         BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger)]
+        relayHub.services
+            + [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger),
+               BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger)]
     }
 
     /// Finishes reports exactly once (used by the monitor, the webhook and the CLI).

@@ -37,6 +37,9 @@ enum Routes {
         router.get("/library", LibraryController.show)
         router.get("/api/v1/reports", ReportsAPIController.list)
         router.get("/api/v1/reports/:id", ReportsAPIController.show)
+        router.get("/reports/:id", LivePageController.show)
+        router.get("/reports/:id/events", LiveController.events)
+        router.get("/api/v1/reports/:id/events", LiveController.events)
         return router
     }
 }

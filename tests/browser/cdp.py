@@ -14,6 +14,8 @@ binary (CHROMIUM_BIN overrides).
 from __future__ import annotations
 
 import json
+from pathlib import Path
+import base64
 import os
 import shutil
 import subprocess
@@ -174,6 +176,15 @@ class Browser:
                 last_error = error
             self.pump(interval)
         raise CDPError(f"timed out waiting for {expression!r}" + (f" (last error: {last_error})" if last_error else ""))
+
+    def call(self, method: str, **params: Any) -> dict:
+        """Same as `send`: one CDP command, its result."""
+        return self.send(method, **params)
+
+    def screenshot(self, path: str) -> None:
+        """Saves a PNG of the page, for a person to look at."""
+        data = self.send("Page.captureScreenshot", format="png")["data"]
+        Path(path).write_bytes(base64.b64decode(data))
 
     def close(self) -> None:
         try:

@@ -1,0 +1,66 @@
+import Foundation
+import Postgres
+import Web
+
+/// `GET /reports/{id}/events` (and `/api/v1/…`): the live event stream (product.md §8); `GET /reports/{id}`:
+/// the live progress page.
+enum LiveController {
+    /// The event stream. An unknown report is a 404 JSON error before any stream; when the process is at its
+    /// stream cap or the database cannot be read in time, a 200 stream carrying only `retry:` (a browser's
+    /// `EventSource` gives up for good on any other status, but retries after a clean end).
+    @Sendable static func events(_ request: Request, _ context: RequestContext) throws -> Response {
+        let hub = context.app.relayHub
+        let publicID = request.parameters["id"] ?? ""
+        let after = Self.resumePoint(request)
+        let report: Report?
+        do {
+            report = try Self.isPlausibleID(publicID)
+                ? hub.replay.perform { connection in try ReportStore.find(publicID: publicID, on: connection) }
+                : nil
+        } catch {
+            context.logger.warning("live stream look-up failed; asking the client to retry",
+                                   metadata: ["error": "\(error)"])
+            return Self.retryLater(hub.settings.shedRetryMilliseconds)
+        }
+        guard let report else {
+            var response = try Response.json(
+                ErrorBody(error: .init(code: "not_found", message: "There is no report with this id.")), status: 404)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        }
+        return LiveStream(hub: hub, report: report, after: after, baseURL: context.app.configuration.baseURL)
+            .response()
+    }
+
+    /// Where to resume: `Last-Event-ID` or `?last_event_id=`, a non-negative integer; anything else replays
+    /// from the start (the ids we hand out are integers, so nothing else can come from a real client).
+    static func resumePoint(_ request: Request) -> Int {
+        guard let text = try? request.lastEventID(), let value = Int(text), value >= 0 else { return 0 }
+        return value
+    }
+
+    /// A stream that only says when to come back.
+    static func retryLater(_ milliseconds: Int) -> Response {
+        Response.eventStream { writer in
+            try writer.write(OutgoingEvent.retry(milliseconds: milliseconds))
+            try writer.flush()
+        }
+    }
+
+    /// Public ids are short ASCII tokens; anything else cannot exist and costs no query.
+    static func isPlausibleID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64
+            && id.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0)
+                || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+    }
+
+    /// `{"error":{"code","message","fields"}}`.
+    struct ErrorBody: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+            var fields: [String: String] = [:]
+        }
+        var error: Detail
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Postgres
+import Web
+
+/// `GET /reports/{id}`: the live progress page while a report runs; the report itself once it is complete
+/// (303 to `/r/{slug}`); the reason and a retry button when it failed.
+enum LivePageController {
+    /// Messages shown on the server-rendered page (the stream adds the rest).
+    static let recentMessages = 20
+
+    @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
+        let publicID = request.parameters["id"] ?? ""
+        guard LiveController.isPlausibleID(publicID) else { throw HTTPError.notFound("There is no report with this id.") }
+        let loaded = try context.database.withConnection { connection -> (Report, LiveView.Snapshot)? in
+            guard let report = try ReportStore.find(publicID: publicID, on: connection) else { return nil }
+            return (report, try LiveView.Snapshot.load(report, on: connection, messages: recentMessages))
+        }
+        guard let (report, snapshot) = loaded else { throw HTTPError.notFound("There is no report with this id.") }
+        if report.status == .completed, let slug = report.slug {
+            return try Response.redirect(to: "/r/" + Self.pathSegment(slug))
+        }
+        let token = CSRF.standard.token(for: request)
+        let page = LiveView.page(report: report, snapshot: snapshot, csrfToken: token.value)
+        var response = try context.renderPage("report-live", page)
+        if let cookie = token.setCookie { response.headers.add("Set-Cookie", cookie) }
+        return response
+    }
+
+    /// Percent-encodes anything but unreserved characters (slugs are ASCII already; this is a guard).
+    static func pathSegment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+    }
+}

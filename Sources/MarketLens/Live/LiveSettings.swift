@@ -1,0 +1,42 @@
+/// Tunables of the live event streams (product.md §8), read from the environment once per process.
+public struct LiveSettings: Sendable {
+    /// Seconds between `: heartbeat` comments (`MARKETLENS_HEARTBEAT_SECONDS`, default 15).
+    public var heartbeatSeconds: Double
+    /// Open streams one process serves before it sheds load with `retry:` (`MARKETLENS_MAX_STREAMS`). The
+    /// default keeps an eighth of the request threads (at least 4) for pages, since each open stream holds one.
+    public var maxStreams: Int
+    /// Events a slow viewer may have queued before it is disconnected (its reconnect replays).
+    public var queueEventLimit: Int
+    /// Bytes a slow viewer may have queued before it is disconnected.
+    public var queueByteLimit: Int
+    /// The `retry:` (ms) sent with a shed stream: when the client should try again.
+    public var shedRetryMilliseconds: Int
+    /// Threads per process answering replay and look-up queries for the streams (each owns one connection).
+    public var replayThreads: Int
+
+    /// Settings with explicit values (tests).
+    public init(heartbeatSeconds: Double = 15, maxStreams: Int = 24, queueEventLimit: Int = 1000,
+                queueByteLimit: Int = 1 << 20, shedRetryMilliseconds: Int = 5000, replayThreads: Int = 2) {
+        self.heartbeatSeconds = heartbeatSeconds
+        self.maxStreams = maxStreams
+        self.queueEventLimit = queueEventLimit
+        self.queueByteLimit = queueByteLimit
+        self.shedRetryMilliseconds = shedRetryMilliseconds
+        self.replayThreads = replayThreads
+    }
+
+    /// Reads `MARKETLENS_HEARTBEAT_SECONDS`, `MARKETLENS_MAX_STREAMS`, `MARKETLENS_REPLAY_THREADS`; anything
+    /// missing or unusable keeps its default. `threads` is the process's request thread count.
+    public init(environment: [String: String], threads: Int) {
+        self.init(maxStreams: max(1, threads - max(4, threads / 8)))
+        if let value = environment["MARKETLENS_HEARTBEAT_SECONDS"].flatMap(Double.init), value > 0, value <= 3600 {
+            heartbeatSeconds = value
+        }
+        if let value = environment["MARKETLENS_MAX_STREAMS"].flatMap(Int.init), value >= 0 {
+            maxStreams = value
+        }
+        if let value = environment["MARKETLENS_REPLAY_THREADS"].flatMap(Int.init), (1...16).contains(value) {
+            replayThreads = value
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+public import Logging
+public import Postgres
+
+/// Runs the database reads of live streams (report look-up, replay) on a few dedicated threads that each own
+/// one connection, so that thousands of open streams cost a handful of database connections instead of one each.
+///
+/// A stream's request thread hands a job over and sleeps until a replay thread has run it. The job queue is a
+/// deliberate shared object (behind an `NSCondition`): it is the hand-over point between those threads.
+public final class ReplayService: @unchecked Sendable {
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var jobs: [Job] = []
+    private var stopped = false
+    private let databaseURL: String
+    private let logger: Logger
+
+    /// Jobs are run against `databaseURL` by the threads `services(count:)` describes.
+    public init(databaseURL: String, logger: Logger) {
+        self.databaseURL = databaseURL
+        self.logger = logger
+    }
+
+    /// The replay threads to run as background services.
+    public func services(count: Int) -> [any BackgroundService] {
+        (0..<max(1, count)).map { ReplayThread(service: self, index: $0) }
+    }
+
+    /// Runs `work` on a replay thread's connection and returns its result; throws `LiveUnavailable` when no
+    /// replay thread answered within `timeout` (database down, process stopping) or `work` failed.
+    public func perform<T: Sendable>(
+        timeout: Duration = .seconds(10), _ work: @escaping @Sendable (Connection) throws -> T
+    ) throws -> T {
+        let job = Job(timeout: timeout) { connection in try work(connection) as any Sendable }
+        condition.lock()
+        guard !stopped else {
+            condition.unlock()
+            throw LiveUnavailable(reason: "stopping")
+        }
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+        let outcome = job.wait()
+        switch outcome {
+        case .success(let value as T): return value
+        case .success: throw LiveUnavailable(reason: "unexpected result")
+        case .failure(let error): throw error
+        }
+    }
+
+    fileprivate func take(stop: any StopSignal) -> Job? {
+        condition.lock()
+        defer { condition.unlock() }
+        while jobs.isEmpty {
+            if stop.isRequested {
+                stopped = true
+                return nil
+            }
+            _ = condition.wait(until: Date().addingTimeInterval(0.25))
+        }
+        return jobs.removeFirst()
+    }
+
+    fileprivate func makeConnection() throws -> Connection { try Connection(url: databaseURL) }
+    fileprivate var log: Logger { logger }
+}
+
+/// The live stream could not read the database in time.
+public struct LiveUnavailable: Error, Sendable, CustomStringConvertible {
+    /// Why, safe to log.
+    public var reason: String
+    public var description: String { "live stream unavailable: \(reason)" }
+}
+
+/// One job with the slot its result lands in.
+fileprivate final class Job: @unchecked Sendable {
+    let work: @Sendable (Connection) throws -> any Sendable
+    private let condition = NSCondition()
+    private let deadline: Date
+    // Guarded by `condition`.
+    private var outcome: Result<any Sendable, any Error>?
+    private var abandoned = false
+
+    init(timeout: Duration, work: @escaping @Sendable (Connection) throws -> any Sendable) {
+        self.work = work
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        deadline = Date().addingTimeInterval(seconds)
+    }
+
+    /// False when the requester already gave up (the job is skipped).
+    var isWanted: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !abandoned && Date() < deadline
+    }
+
+    func finish(_ result: Result<any Sendable, any Error>) {
+        condition.lock()
+        outcome = result
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> Result<any Sendable, any Error> {
+        condition.lock()
+        defer { condition.unlock() }
+        while outcome == nil {
+            if !condition.wait(until: deadline) && outcome == nil {
+                abandoned = true
+                return .failure(LiveUnavailable(reason: "database timeout"))
+            }
+        }
+        return outcome ?? .failure(LiveUnavailable(reason: "no result"))
+    }
+}
+
+/// One replay thread: its own connection, reopened after a failure.
+struct ReplayThread: BackgroundService {
+    let service: ReplayService
+    let index: Int
+    var name: String { "live-replay-\(index)" }
+
+    func run(until stop: any StopSignal) {
+        var connection: Connection?
+        while let job = service.take(stop: stop) {
+            guard job.isWanted else { continue }
+            do {
+                if connection == nil || connection?.isConnected == false { connection = try service.makeConnection() }
+                guard let live = connection else { throw LiveUnavailable(reason: "no connection") }
+                job.finish(.success(try job.work(live)))
+            } catch let error as PostgresError where error.isConnectionLost {
+                connection = nil
+                job.finish(.failure(LiveUnavailable(reason: "database connection lost")))
+            } catch {
+                if connection?.isConnected == false { connection = nil }
+                service.log.warning("live replay failed", metadata: ["error": "\(error)"])
+                job.finish(.failure(LiveUnavailable(reason: "database error")))
+            }
+        }
+    }
+}

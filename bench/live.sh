@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `make bench` (live part): fan-out of /reports/{id}/events through nginx on a throw-away release stack.
+#
+#   bench/live.sh                 ramp 100 -> 1,000 -> 10,000 viewers of one report and of many, then a
+#                                 reconnect storm (1,000 reconnects in 5 s with replay)
+#
+# Environment: LIVE_STAGES (100,1000,10000), LIVE_WORKERS (4) x LIVE_THREADS (2600) request threads (one per
+# open stream), LIVE_MAX_STREAMS (per worker, default threads - 40), LIVE_EVENTS (20),
+# LIVE_PROCS (client processes, 2), LIVE_STORM (1000), MARKETLENS_BIN (skip the build).
+# Prints the table and keeps it in bench/results/. Raises the open-file limit (root) for the client,
+# nginx (worker_rlimit_nofile) and the workers.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$ML_ROOT"
+
+workers="${LIVE_WORKERS:-4}" threads="${LIVE_THREADS:-2600}"
+# Room for 10,000 streams by default: 4 x 2,560, keeping 40 threads per worker for pages.
+export MARKETLENS_MAX_STREAMS="${LIVE_MAX_STREAMS:-$((threads - 40))}"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [[ -z "${MARKETLENS_BIN:-}" ]]; then
+    log "building (release)"
+    swift build -c release >&2 || die "swift build -c release failed"
+    bin_path="$(swift build -c release --show-bin-path)"
+    export MARKETLENS_BIN="$bin_path/marketlens" UPSTREAM_SIM_BIN="${UPSTREAM_SIM_BIN:-$bin_path/upstream-sim}"
+fi
+
+RUN="$(mktemp -d /tmp/marketlens-bench-live.XXXXXX)"
+chmod 755 "$RUN"
+trap 'bash scripts/stack.sh down --test --run-dir "$RUN" >/dev/null 2>&1 || warn "teardown failed: $RUN"' EXIT
+MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" MARKETLENS_WORKERS="$workers" \
+    MARKETLENS_THREADS="$threads" NGINX_WORKER_CONNECTIONS="${NGINX_WORKER_CONNECTIONS:-16384}" NGINX_RLIMIT_NOFILE="${NGINX_RLIMIT_NOFILE:-$(ulimit -Hn)}" \
+    bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null
+eval "$(bash scripts/stack.sh env --run-dir "$RUN")"
+supervisor="$(read_pid "$RUN/marketlens.pid")"
+# Threads start at boot: wait until every worker has all of them.
+for _ in $(seq 1 120); do
+    ready=0
+    for pid in $(pgrep -P "$supervisor"); do
+        n="$(awk '/^Threads:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)"
+        ((n >= threads)) && ready=$((ready + 1))
+    done
+    ((ready >= workers)) && break
+    sleep 1
+done
+mapfile -t pids < <(pgrep -P "$supervisor")
+
+mkdir -p bench/results
+out="bench/results/live-$(date -u +%Y%m%dT%H%M%SZ).txt"
+{
+    echo "Marketlens live fan-out benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores"
+    echo "HTTPS through nginx (HTTP/1.1, one connection per viewer); workers $workers x $threads threads;" \
+         "latency = receipt - clock_timestamp() of the insert"
+    python3 bench/live_fanout.py --url "$MARKETLENS_URL" --database-url "$DATABASE_URL" --worker-pids "${pids[@]}" \
+        --stages "${LIVE_STAGES:-100,1000,10000}" --events "${LIVE_EVENTS:-20}" --procs "${LIVE_PROCS:-2}" \
+        --storm "${LIVE_STORM:-1000}"
+    echo "worker threads now: $(for p in "${pids[@]}"; do awk '/^Threads:/ {printf "%s ", $2}' /proc/$p/status; done)"
+} | tee "$out"

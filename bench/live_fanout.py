@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Live-stream fan-out benchmark (product.md §14): N concurrent viewers of /reports/{id}/events through nginx.
+
+Measures, per stage: viewers held, event delivery latency p50/p99/max from the moment the event is stored
+(the payload carries clock_timestamp() of its insert), events lost or duplicated per viewer, and worker RSS
+per open stream. Plus a reconnect storm: R viewers reconnecting with a Last-Event-ID within S seconds.
+
+  live_fanout.py --url https://localhost:PORT --database-url URL --worker-pids PIDS... [--stages 100,1000,10000]
+
+Client work is spread over --procs processes (asyncio each); loopback source addresses 127.0.0.1..N are used
+in turn (--sources) so ephemeral ports never run out.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+
+
+# ---------------------------------------------------------------- client side (child processes)
+
+class Stats:
+    def __init__(self) -> None:
+        self.connected = 0
+        self.shed = 0
+        self.errors = 0
+        self.finished = 0
+        self.lost = 0
+        self.duplicated = 0
+        self.out_of_order = 0
+        self.latencies: list[float] = []
+        self.durations: list[float] = []
+        self.error_kinds: dict[str, int] = {}
+
+
+async def read_response_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    status_line = await reader.readline()
+    parts = status_line.decode("latin-1").split()
+    status = int(parts[1]) if len(parts) > 1 else 0
+    headers = {}
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+async def body_lines(reader: asyncio.StreamReader, chunked: bool):
+    """Yields decoded lines of the (possibly chunked) body."""
+    pending = b""
+    while True:
+        if chunked:
+            size_line = await reader.readline()
+            if not size_line:
+                return
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                return
+            data = await reader.readexactly(size + 2)
+            pending += data[:-2]
+        else:
+            data = await reader.read(65536)
+            if not data:
+                return
+            pending += data
+        while b"\n" in pending:
+            line, _, pending = pending.partition(b"\n")
+            yield line.decode("utf-8").rstrip("\r")
+
+
+async def viewer(host: str, port: int, context: ssl.SSLContext, source: str, public_id: str, last_id: int,
+                 expected_last: int, stats: Stats, gate: asyncio.Semaphore, ready: list, deadline: float) -> None:
+    started = time.time()
+    ids: list[int] = []
+    writer = None
+    try:
+        async with gate:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                host, port, ssl=context, server_hostname="localhost", local_addr=(source, 0)), 30)
+            request = (f"GET /reports/{public_id}/events HTTP/1.1\r\nHost: localhost:{port}\r\n"
+                       f"Accept: text/event-stream\r\nLast-Event-ID: {last_id}\r\n\r\n")
+            writer.write(request.encode())
+            await writer.drain()
+            status, headers = await asyncio.wait_for(read_response_head(reader), 30)
+        if status != 200:
+            stats.errors += 1
+            stats.error_kinds[f"HTTP {status}"] = stats.error_kinds.get(f"HTTP {status}", 0) + 1
+            return
+        chunked = headers.get("transfer-encoding", "").lower() == "chunked"
+        name, event_id, data = "message", None, []
+        got_connected = False
+        lines = body_lines(reader, chunked)
+        while True:
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                break
+            try:
+                line = await asyncio.wait_for(lines.__anext__(), remaining)
+            except StopAsyncIteration:
+                break
+            now = time.time()
+            if line == "":
+                if name == "connected":
+                    got_connected = True
+                    stats.connected += 1
+                    ready[0] += 1
+                elif event_id is not None:
+                    seq = int(event_id)
+                    ids.append(seq)
+                    if name == "message" and data and '"bench"' in data[0]:
+                        stats.latencies.append(now - float(json.loads(data[0])["text"]))
+                    if name in ("completed", "failed"):
+                        stats.finished += 1
+                        stats.durations.append(now - started)
+                        break
+                name, event_id, data = "message", None, []
+            elif line.startswith(":"):
+                continue
+            else:
+                key, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if key == "event":
+                    name = value
+                elif key == "id":
+                    event_id = value
+                elif key == "data":
+                    data.append(value)
+        if not got_connected:
+            stats.shed += 1
+            return
+    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, ssl.SSLError) as error:
+        stats.errors += 1
+        kind = type(error).__name__
+        stats.error_kinds[kind] = stats.error_kinds.get(kind, 0) + 1
+        return
+    finally:
+        if writer is not None:
+            writer.close()
+    expected = list(range(last_id + 1, expected_last + 1))
+    seen = set(ids)
+    stats.lost += len([i for i in expected if i not in seen])
+    stats.duplicated += len(ids) - len(seen)
+    if ids != sorted(ids):
+        stats.out_of_order += 1
+
+
+def child(conn, url: str, sources: list[str]) -> None:
+    """Runs viewers on command: ("watch", [(public_id, last_id, expected_last)...], hold_seconds, spread)."""
+    parts = urllib.parse.urlsplit(url)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    while True:
+        command = conn.recv()
+        if command[0] == "quit":
+            return
+        _, plan, hold, spread = command
+        stats = Stats()
+        ready = [0]
+
+        async def run() -> None:
+            gate = asyncio.Semaphore(256)
+            deadline = time.time() + hold
+            tasks = []
+            for index, (public_id, last_id, expected_last) in enumerate(plan):
+                if spread:
+                    await asyncio.sleep(spread / max(1, len(plan)))
+                tasks.append(asyncio.create_task(viewer(
+                    parts.hostname, parts.port, context, sources[index % len(sources)], public_id, last_id,
+                    expected_last, stats, gate, ready, deadline)))
+            reporter = asyncio.create_task(report_ready())
+            await asyncio.gather(*tasks)
+            reporter.cancel()
+
+        async def report_ready() -> None:
+            while True:
+                conn.send(("ready", ready[0]))
+                await asyncio.sleep(0.25)
+
+        asyncio.run(run())
+        conn.send(("done", stats.__dict__))
+
+
+# ---------------------------------------------------------------- driver
+
+class Database:
+    """One psql session kept open; statements go through its stdin."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.proc = subprocess.Popen(["psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, text=True)
+
+    def send(self, sql: str) -> None:
+        assert self.proc.stdin
+        self.proc.stdin.write(sql + "\n")
+        self.proc.stdin.flush()
+
+    def query(self, sql: str) -> str:
+        return subprocess.run(["psql", self.url, "-qAtX", "-c", sql], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+def make_reports(db: Database, count: int, status: str = "running") -> list[tuple[int, str]]:
+    tag = "%06x" % random.randrange(1 << 24)
+    rows = db.query(
+        "INSERT INTO reports (public_id, title, industry, processor, status) "
+        f"SELECT 'rpt_bench{tag}_' || g, 'Bench Market Research Report', 'Bench', 'ultra2x', '{status}' "
+        f"FROM generate_series(1, {count}) g RETURNING id, public_id")
+    return [(int(line.split("|")[0]), line.split("|")[1]) for line in rows.splitlines()]
+
+
+def bench_event(report_id: int) -> str:
+    return (f"SELECT append_report_event({report_id}, 'message', jsonb_build_object('kind', 'bench', 'text', "
+            f"extract(epoch FROM clock_timestamp())::text, 'timestamp', null));")
+
+
+def complete_event(report_id: int) -> str:
+    return (f"SELECT append_report_event({report_id}, 'completed', "
+            "'{\"slug\":\"bench\",\"title\":\"Bench\",\"url\":\"/r/bench\"}'::jsonb);")
+
+
+def rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run_stage(pipes, plan, hold: float, spread: float = 0.0, wait_ready: bool = True, on_ready=None,
+              ready_timeout: float = 120.0, probe_count: int = 50):
+    # pipes[0] is the probe process: a few viewers whose latency is not inflated by the bulk clients' own
+    # CPU backlog (they are CPU-bound at thousands of viewers); the rest share the bulk processes.
+    probes = min(probe_count, len(plan) // 2)
+    bulk = plan[probes:]
+    shares = [plan[:probes]] + [bulk[i::len(pipes) - 1] for i in range(len(pipes) - 1)]
+    for pipe, share in zip(pipes, shares):
+        pipe.send(("watch", share, hold, spread / len(pipes) * len(pipes)))
+    ready = [0] * len(pipes)
+    done: list[dict | None] = [None] * len(pipes)
+    fired = not wait_ready
+    ready_at = None
+    deadline = time.time() + ready_timeout
+    while any(d is None for d in done):
+        for index, pipe in enumerate(pipes):
+            while pipe.poll():
+                kind, value = pipe.recv()
+                if kind == "ready":
+                    ready[index] = value
+                else:
+                    done[index] = value
+        if not fired and (sum(ready) >= len(plan) or time.time() > deadline):
+            fired = True
+            ready_at = sum(ready)
+            if on_ready:
+                on_ready(sum(ready))
+        time.sleep(0.05)
+    merged = Stats().__dict__
+    merged["probe_latencies"] = list((done[0] or {}).get("latencies", []))
+    for part in done:
+        for key, value in (part or {}).items():
+            if key == "error_kinds":
+                for kind, count in value.items():
+                    merged[key][kind] = merged[key].get(kind, 0) + count
+            else:
+                merged[key] = merged[key] + value
+    merged["ready_at_start"] = ready_at
+    return merged
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--worker-pids", type=int, nargs="+", required=True)
+    parser.add_argument("--stages", default="100,1000,10000")
+    parser.add_argument("--many-reports", type=int, default=100, help="reports in the 'many' stages")
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--sources", type=int, default=4)
+    parser.add_argument("--storm", type=int, default=1000)
+    parser.add_argument("--storm-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+
+    sources = [f"127.0.0.{i}" for i in range(1, args.sources + 1)]
+    pipes = []
+    procs = []
+    for _ in range(args.procs + 1):
+        parent, child_end = mp.Pipe()
+        proc = mp.Process(target=child, args=(child_end, args.url, sources), daemon=True)
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    db = Database(args.database_url)
+    rows = []
+    try:
+        stages = [int(s) for s in args.stages.split(",") if s]
+        for shape in ("one", "many"):
+            for viewers in stages:
+                if shape == "many" and viewers < args.many_reports:
+                    continue
+                count = 1 if shape == "one" else args.many_reports
+                reports = make_reports(db, count)
+                expected_last = args.events + 1
+                plan = [(reports[i % count][1], 0, expected_last) for i in range(viewers)]
+                measures = {}
+
+                def drive(ready: int, reports=reports, measures=measures) -> None:
+                    time.sleep(1.0)
+                    measures["rss_open"] = rss_kib(args.worker_pids)
+                    measures["held"] = ready
+                    for _ in range(args.events):
+                        db.send("".join(bench_event(rid) for rid, _ in reports))
+                        time.sleep(args.interval)
+                    db.send("".join(complete_event(rid) for rid, _ in reports))
+
+                base = rss_kib(args.worker_pids)
+                hold = 60 + viewers / 100
+                result = run_stage(pipes, plan, hold, on_ready=drive, ready_timeout=60 + viewers / 50)
+                held = measures.get("held", 0)
+                per_stream = (measures.get("rss_open", base) - base) / held if held else float("nan")
+                probe = result["probe_latencies"]
+                rows.append((f"{shape} report" if shape == "one" else f"{count} reports", viewers, held,
+                             result["shed"], result["errors"], result["finished"],
+                             percentile(probe, 50) * 1000, percentile(probe, 99) * 1000,
+                             max(probe or [float("nan")]) * 1000,
+                             percentile(result["latencies"], 50) * 1000, percentile(result["latencies"], 99) * 1000,
+                             result["lost"], result["duplicated"], per_stream, measures.get("rss_open", 0) / 1024))
+                print_row(rows[-1], header=len(rows) == 1)
+                if result["error_kinds"]:
+                    print(f"    errors: {result['error_kinds']}", flush=True)
+                time.sleep(2)
+        # Reconnect storm: a finished report of 50 events; every viewer resumes from a random id.
+        (report_id, public_id), = make_reports(db, 1)
+        db.send("".join(bench_event(report_id) for _ in range(49)) + complete_event(report_id))
+        time.sleep(1)
+        plan = [(public_id, random.randrange(0, 50), 50) for _ in range(args.storm)]
+        started = time.time()
+        result = run_stage(pipes, plan, hold=60, spread=args.storm_seconds, wait_ready=False)
+        elapsed = time.time() - started
+        print()
+        print(f"reconnect storm: {args.storm} reconnects spread over {args.storm_seconds:.0f} s with replay: "
+              f"{result['finished']} complete in {elapsed:.1f} s, shed {result['shed']}, errors {result['errors']}, "
+              f"replay time p50 {percentile(result['durations'], 50) * 1000:.0f} ms "
+              f"p99 {percentile(result['durations'], 99) * 1000:.0f} ms, "
+              f"lost {result['lost']}, duplicated {result['duplicated']}, out of order {result['out_of_order']}"
+              + (f", errors by kind {result['error_kinds']}" if result["error_kinds"] else ""))
+    finally:
+        for pipe in pipes:
+            pipe.send(("quit",))
+        db.close()
+        for proc in procs:
+            proc.join(5)
+    return 0
+
+
+def print_row(row, header: bool) -> None:
+    if header:
+        print("latency: probe = 50 viewers in a process of their own (delivery through nginx); all = every viewer,")
+        print("         which at thousands of viewers mostly measures the Python client's own CPU backlog")
+        print(f"{'shape':<12} {'viewers':>7} {'held':>6} {'shed':>5} {'errors':>6} {'ended':>6} "
+              f"{'probe p50':>9} {'p99':>7} {'max':>7} {'all p50':>8} {'all p99':>8} {'lost':>5} {'dup':>4} "
+              f"{'KiB/stream':>10} {'RSS MiB':>8}")
+    shape, viewers, held, shed, errors, ended, p50, p99, worst, all50, all99, lost, dup, per, rss = row
+    print(f"{shape:<12} {viewers:>7} {held:>6} {shed:>5} {errors:>6} {ended:>6} {p50:>9.1f} {p99:>7.1f} "
+          f"{worst:>7.1f} {all50:>8.1f} {all99:>8.1f} {lost:>5} {dup:>4} {per:>10.1f} {rss:>8.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
