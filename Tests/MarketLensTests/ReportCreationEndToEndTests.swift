@@ -85,6 +85,7 @@ struct ReportCreationEndToEndTests {
             #expect(reply.body.contains("Enter a valid e-mail address"))
             #expect(reply.body.contains("Please correct the fields marked below."))
             #expect(reply.body.contains(#"id="industry-error""#))
+            #expect(reply.body.contains(#"<p class="field-error" id="visibility-error">Choose public or unlisted.</p>"#))
             #expect(reply.body.contains(#"value="x""#))
             #expect(reply.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
             #expect(!reply.body.contains(hostile))
