@@ -18,7 +18,7 @@ import urllib.parse
 
 import pytest
 
-from .helpers import ROOT, alive, curl, wait_for
+from .helpers import alive, curl, wait_for
 from .report_flow_helpers import (Visitor, active_content, clear_faults, create_posts_for, create_report,
                                   emails_for, events_of, lease_owner_pid, psql, queue_fault, report_count,
                                   report_state, sim_get, sim_run, sim_runs, url, wait_for_emails,
@@ -26,16 +26,8 @@ from .report_flow_helpers import (Visitor, active_content, clear_faults, create_
 
 pytestmark = pytest.mark.usefixtures("stack")
 
-# GET /reports/{id} (the live progress page) arrives with the `live` branch; until it is merged, the checks of that
-# page are expected to fail, and only those.
-LIVE_PAGE_MERGED = (ROOT / "templates/report-live.mustache").exists()
-
-
 def live_page(public_id: str):
-    page = curl(url(f"/reports/{public_id}"))
-    if page.status == 404 and not LIVE_PAGE_MERGED:
-        pytest.xfail("the live page GET /reports/{id} is not merged into this branch yet")
-    return page
+    return curl(url(f"/reports/{public_id}"))
 
 
 @pytest.fixture(autouse=True)
