@@ -24,6 +24,7 @@ final class ProgressBar {
     private let total: Int
     private let label: String
     private var done = 0
+    private var lastDecile = 0
     private let interactive = isatty(STDERR_FILENO) == 1
 
     init(total: Int, label: String) {
@@ -49,7 +50,9 @@ final class ProgressBar {
         let text = "\(label) [\(bar)] \(done)/\(total) \(percent)% \(note)"
         if interactive {
             FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
-        } else if done > 0 {
+        } else if done > 0, done == total || percent / 10 > lastDecile {
+            // Not a terminal (a log, CI): a line per tenth, not one per item.
+            lastDecile = percent / 10
             FileHandle.standardError.write(Data("\(text)\n".utf8))
         }
     }

@@ -58,8 +58,12 @@ public enum BatchStore {
 
     /// Stores a new queued batch, one queued result row per domain and its `pipeline_start` event, in one
     /// transaction; a monitor picks it up from there (woken by the event's NOTIFY).
-    public static func create(_ request: BatchRequest, on connection: Connection) throws -> BatchRecord {
+    public static func create(
+        _ request: BatchRequest, limits: [RateLimit] = [], on connection: Connection
+    ) throws -> BatchRecord {
         try connection.transaction { connection in
+            // Counted in the creating transaction: a refused or failed batch consumes nothing.
+            try RateLimiter.consume(limits, on: connection)
             let publicID = newPublicID()
             guard let row = try connection.queryFirst(
                 """

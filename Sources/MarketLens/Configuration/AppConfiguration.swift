@@ -15,6 +15,9 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var webhookSecret: String?
     public var maxReportsPerHour: Int
     public var maxReportsPerClientPerHour: Int
+    /// Batch runs (one per screened domain) per hour, for everyone and per client.
+    public var maxBatchRunsPerHour: Int
+    public var maxBatchRunsPerClientPerHour: Int
     public var workers: Int
     public var threads: Int
     public var httpsPort: Int
@@ -68,6 +71,9 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         maxReportsPerHour = try reader.integer("MAX_REPORTS_PER_HOUR", default: 100, range: 0...1_000_000)
         maxReportsPerClientPerHour = try reader.integer(
             "MAX_REPORTS_PER_CLIENT_PER_HOUR", default: 5, range: 0...1_000_000)
+        maxBatchRunsPerHour = try reader.integer("MAX_BATCH_RUNS_PER_HOUR", default: 2_000, range: 0...10_000_000)
+        maxBatchRunsPerClientPerHour = try reader.integer(
+            "MAX_BATCH_RUNS_PER_CLIENT_PER_HOUR", default: 400, range: 0...10_000_000)
         workers = try reader.integer("MARKETLENS_WORKERS", default: 2, range: 1...64)
         threads = try reader.integer("MARKETLENS_THREADS", default: 32, range: 1...4096)
         httpsPort = try reader.integer("HTTPS_PORT", default: 8443, range: 1...65535)

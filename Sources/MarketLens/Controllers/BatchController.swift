@@ -57,7 +57,14 @@ enum BatchController {
             throw HTTPError.unsupportedMediaType(expected: "application/json")
         }
         let parsed = try BatchRequest.parse(json: request.body)
-        let batch = try context.database.withConnection { try BatchStore.create(parsed, on: $0) }
+        let limits = RateLimit.batchCreation(
+            domains: parsed.companyDomains.count, client: request.remoteAddress, configuration: context.app.configuration)
+        let batch: BatchRecord
+        do {
+            batch = try context.database.withConnection { try BatchStore.create(parsed, limits: limits, on: $0) }
+        } catch let limit as RateLimitExceeded {
+            throw HTTPError.tooManyRequests(retryAfter: limit.retryAfter, message: limit.message)
+        }
         context.logger.info("batch created", metadata: ["batch": "\(batch.publicID)", "domains": "\(batch.domainCount)"])
         return batch
     }

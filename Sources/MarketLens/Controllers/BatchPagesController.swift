@@ -36,8 +36,15 @@ enum BatchPagesController {
             }
             return try renderForm(request, context, values: values, fields: fields, status: 422)
         }
-        let batch = try context.database.withConnection { try BatchStore.create(parsed, on: $0) }
-        return try Response.redirect(to: "/batch/\(batch.publicID)")
+        let limits = RateLimit.batchCreation(
+            domains: parsed.companyDomains.count, client: request.remoteAddress, configuration: context.app.configuration)
+        do {
+            let batch = try context.database.withConnection { try BatchStore.create(parsed, limits: limits, on: $0) }
+            return try Response.redirect(to: "/batch/\(batch.publicID)")
+        } catch let limit as RateLimitExceeded {
+            return try renderForm(request, context, values: values, fields: [:], error: limit.message, status: 429,
+                                  headers: ["Retry-After": String(limit.retryAfter)])
+        }
     }
 
     /// `GET /batch/{id}`: progress while running, the results table when done (server-rendered; JS adds live
@@ -102,16 +109,19 @@ enum BatchPagesController {
     // MARK: helpers
 
     static func renderForm(_ request: Request, _ context: RequestContext, values: [String: String],
-                           fields: [String: String], status: Int) throws -> Response {
+                           fields: [String: String], error: String? = nil, status: Int,
+                           headers: HTTPHeaders = [:]) throws -> Response {
         let token = CSRF.standard.token(for: request)
         let recent = (try? context.database.withConnection { try BatchStore.recent(on: $0) }) ?? []
         let depth = values["search_depth"] ?? "standard"
+        var form: [String: Any] = ["values": values, "fields": fields, "hasErrors": !fields.isEmpty]
+        if let error { form["error"] = error }
         let page: [String: Any] = [
             "title": "Batch company screening",
             "description": "Screen up to 200 companies against one research goal.",
             "nav": ["batch": true],
             "csrfToken": token.value,
-            "form": ["values": values, "fields": fields, "hasErrors": !fields.isEmpty],
+            "form": form,
             "depths": SearchDepth.allCases.map { ["value": $0.rawValue, "processor": $0.processor, "selected": $0.rawValue == depth] },
             "recent": recent.map {
                 ["id": $0.publicID, "goal": BatchResearchSpec.clip($0.researchGoal, 90), "status": $0.status,
@@ -119,6 +129,7 @@ enum BatchPagesController {
             },
         ]
         var response = try context.renderPage("batch", page, status: status)
+        for (name, value) in headers { response.headers[name] = value }
         if let cookie = token.setCookie { response.headers.add("Set-Cookie", cookie) }
         return response
     }

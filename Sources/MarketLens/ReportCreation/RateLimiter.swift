@@ -10,6 +10,10 @@ public struct RateLimit: Sendable, Equatable {
         case client
         /// Validation checks sent to the Chat API by one client (they cost money even when nothing is created).
         case validationClient
+        /// Batch runs (one per domain) of every client together (`MAX_BATCH_RUNS_PER_HOUR`).
+        case batchGlobal
+        /// Batch runs of one client address (`MAX_BATCH_RUNS_PER_CLIENT_PER_HOUR`).
+        case batchClient
     }
 
     /// The row key; client buckets hold a hash of the address, never the address itself.
@@ -17,6 +21,8 @@ public struct RateLimit: Sendable, Equatable {
     /// Most events admitted per hour (0 admits none).
     public var limit: Int
     public var scope: Scope
+    /// How much one admitted event counts (a batch counts its domains: one paid run each).
+    public var cost: Int = 1
 
     /// The limits on creating reports: global first, then per client (always in this order, so concurrent
     /// transactions lock the rows in the same order and cannot deadlock).
@@ -25,6 +31,16 @@ public struct RateLimit: Sendable, Equatable {
             RateLimit(bucket: "reports:all", limit: configuration.maxReportsPerHour, scope: .global),
             RateLimit(bucket: "reports:client:" + RateLimiter.clientKey(client),
                       limit: configuration.maxReportsPerClientPerHour, scope: .client),
+        ]
+    }
+
+    /// Batch screening: every domain is a paid upstream run, so a batch costs its domain count.
+    public static func batchCreation(domains: Int, client: String, configuration: AppConfiguration) -> [RateLimit] {
+        [
+            RateLimit(bucket: "batch-runs:all", limit: configuration.maxBatchRunsPerHour, scope: .batchGlobal,
+                      cost: domains),
+            RateLimit(bucket: "batch-runs:client:" + RateLimiter.clientKey(client),
+                      limit: configuration.maxBatchRunsPerClientPerHour, scope: .batchClient, cost: domains),
         ]
     }
 
@@ -54,6 +70,11 @@ public struct RateLimitExceeded: Error, Sendable, Equatable {
             return "You have reached the limit of new reports for this hour. Please try again in \(wait)."
         case .validationClient:
             return "Too many checks from your address this hour. Please try again in \(wait)."
+        case .batchGlobal:
+            return "Marketlens has reached its limit of batch research for this hour. Please try again in \(wait)."
+        case .batchClient:
+            return "You have reached the limit of batch research (companies screened) for this hour. "
+                + "Please try again in \(wait), or screen fewer companies."
         }
     }
 }
@@ -71,8 +92,8 @@ public enum RateLimiter {
             let row = try connection.queryFirst(
                 """
                 INSERT INTO rate_limits AS r (bucket, window_start, count)
-                VALUES (\(limit.bucket), date_trunc('hour', now()), 1)
-                ON CONFLICT (bucket, window_start) DO UPDATE SET count = r.count + 1
+                VALUES (\(limit.bucket), date_trunc('hour', now()), \(limit.cost))
+                ON CONFLICT (bucket, window_start) DO UPDATE SET count = r.count + \(limit.cost)
                 RETURNING r.count, \(unescaped: secondsLeftSQL) AS retry_after
                 """)
             let count = try row?.int("count") ?? Int.max
