@@ -289,7 +289,7 @@ cmd_up() {
         # Runs take seconds here, so the monitor's clocks shrink with them: a killed worker's runs are taken over,
         # a stalled stream is noticed, an uncertain create is retried and a failed e-mail resent within seconds.
         # Webhooks are on (the simulator signs with this secret; it cannot reach https, so tests replay its
-        # recorded deliveries through nginx), and the per-client limit does not stop a suite that creates many.
+        # recorded deliveries through nginx), and the per-client limits do not stop a suite that creates many.
         export MARKETLENS_LEASE_SECONDS="${MARKETLENS_LEASE_SECONDS:-3}" \
             MARKETLENS_MONITOR_INTERVAL="${MARKETLENS_MONITOR_INTERVAL:-0.25}" \
             MARKETLENS_POLL_SECONDS="${MARKETLENS_POLL_SECONDS:-0.5}" \
@@ -298,7 +298,9 @@ cmd_up() {
             MARKETLENS_CREATE_GRACE_SECONDS="${MARKETLENS_CREATE_GRACE_SECONDS:-2}" \
             MARKETLENS_EMAIL_BACKOFF_SECONDS="${MARKETLENS_EMAIL_BACKOFF_SECONDS:-0.5}" \
             PARALLEL_WEBHOOK_SECRET="${PARALLEL_WEBHOOK_SECRET:-sim_webhook_secret_123}" \
-            MAX_REPORTS_PER_CLIENT_PER_HOUR="${MAX_REPORTS_PER_CLIENT_PER_HOUR:-1000}"
+            MAX_REPORTS_PER_CLIENT_PER_HOUR="${MAX_REPORTS_PER_CLIENT_PER_HOUR:-1000}" \
+            MAX_BATCH_RUNS_PER_CLIENT_PER_HOUR="${MAX_BATCH_RUNS_PER_CLIENT_PER_HOUR:-100000}" \
+            MAX_BATCH_RUNS_PER_HOUR="${MAX_BATCH_RUNS_PER_HOUR:-100000}"
     else
         MARKETLENS_DATA_DIR="$ML_ROOT/.data"
         HTTPS_PORT="${HTTPS_PORT:-8443}" HTTP_PORT="${HTTP_PORT:-8080}" POSTGRES_PORT="${POSTGRES_PORT:-8432}"
