@@ -202,7 +202,7 @@ struct MonitorWebhookTests {
             let run = try env.sim.waitForRun(runID)
             let result = try env.sim.client().result(runID: runID, timeout: 5)
             let connection = try env.connect()
-            try env.app.reportCompletion.finish(reportID: reportID, run: run, output: result.output, on: connection)
+            _ = try env.app.reportCompletion.finish(reportID: reportID, run: run, output: result.output, on: connection)
             try connection.execute("UPDATE email_outbox SET status = 'failed', attempts = 12, last_error = 'x'")
             let sender = try #require(try EmailOutbox.Sender(configuration: env.configuration, logger: Logger(label: "t")))
             #expect(try sender.sendDue(limit: 5, on: connection).isEmpty)

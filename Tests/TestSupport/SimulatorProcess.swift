@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// An `upstream-sim` started for one test on free ports (`--port 0`), stopped on `stop()` or when released.
 /// Every test suite that talks to the simulator starts it through here, so the binary look-up, the ready-line

@@ -39,7 +39,7 @@ enum WebhookController {
         if !seen, delivery.type == "task_run.status" {
             try handle(run: delivery.data, context: context)
         }
-        try context.database.withConnection { connection in
+        _ = try context.database.withConnection { connection in
             try connection.execute(
                 "INSERT INTO webhook_deliveries (webhook_id) VALUES (\(webhookID)) ON CONFLICT DO NOTHING")
         }

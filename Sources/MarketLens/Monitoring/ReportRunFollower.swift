@@ -52,7 +52,7 @@ struct ReportRunFollower {
         let outcome = follower.follow(runID: runID, source: client, shouldStop: shouldStop) { update in
             guard case .event(let event, _) = update, let mapped = RunEventMapping.map(event) else { return }
             do {
-                try database.withConnection { try ReportProgress.record(mapped, reportID: reportID, on: $0) }
+                _ = try database.withConnection { try ReportProgress.record(mapped, reportID: reportID, on: $0) }
             } catch {
                 // The event is lost for the log only if it is not replayed; a reconnect replays messages and stats.
                 storeFailures += 1

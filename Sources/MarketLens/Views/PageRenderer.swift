@@ -1,5 +1,5 @@
 import Foundation
-public import Mustache
+import Mustache
 
 /// Renders pages from `templates/*.mustache` (and `templates/email/*.mustache`). Loaded once at start-up and
 /// shared read-only by every request thread.
