@@ -28,17 +28,7 @@ extension ParallelClient {
         let request = request("POST", "/v1/tasks/groups/\(Self.encode(groupID))/runs",
                               query: [("refresh_status", refreshStatus ? "true" : "false")], body: body, betas: betas,
                               timeout: configuration.createTimeout)
-        let response: HTTPResponse
-        do throws(ParallelError) {
-            response = try perform(request, kind: .create)
-        } catch {
-            throw Self.uncertainIfMaybeCreated(error)
-        }
-        do throws(ParallelError) {
-            return try Self.decode(TaskGroupRunResponse.self, from: response.body, what: "added runs")
-        } catch {
-            throw .createUncertain(error)
-        }
+        return try performCreate(request, decoding: TaskGroupRunResponse.self, what: "added runs")
     }
 
     /// `GET /v1/tasks/groups/{id}/runs/{run_id}`.

@@ -8,6 +8,14 @@ extension ParallelClient {
         if input.webhook != nil { betas.append(ParallelConfiguration.webhookBeta) }
         let request = request("POST", "/v1/tasks/runs", body: try Self.jsonBody(input), betas: betas,
                               timeout: configuration.createTimeout)
+        return try performCreate(request, decoding: TaskRun.self, what: "created run")
+    }
+
+    /// Sends a request that creates runs (run create, group add-runs) under the create retry rules. A failure
+    /// that may have created runs, or an accepted answer we cannot read, throws `.createUncertain`.
+    func performCreate<T: Decodable>(_ request: HTTPRequest, decoding type: T.Type, what: String)
+        throws(ParallelError) -> T
+    {
         let response: HTTPResponse
         do throws(ParallelError) {
             response = try perform(request, kind: .create)
@@ -15,9 +23,9 @@ extension ParallelClient {
             throw Self.uncertainIfMaybeCreated(error)
         }
         do throws(ParallelError) {
-            return try Self.decode(TaskRun.self, from: response.body, what: "created run")
+            return try Self.decode(type, from: response.body, what: what)
         } catch {
-            // Parallel accepted the run but we cannot read its id: it exists somewhere.
+            // Parallel accepted the request but we cannot read its answer: the runs exist somewhere.
             throw .createUncertain(error)
         }
     }
