@@ -16,7 +16,7 @@ public final class HTTPClient {
     }
 
     /// Creates a client with its own easy handle.
-    public init() throws {
+    public init() throws(HTTPClientError) {
         handle = try HTTPEasyHandle()
     }
 

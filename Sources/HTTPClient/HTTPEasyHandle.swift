@@ -7,7 +7,7 @@ final class HTTPEasyHandle {
     /// The state curl's callbacks and error buffer point into: held here so it outlives `curl_easy_cleanup`.
     private var state: HTTPTransferState?
 
-    init() throws {
+    init() throws(HTTPClientError) {
         HTTPClient.globalInitialize()
         guard let handle = curl_easy_init() else {
             throw HTTPClientError(

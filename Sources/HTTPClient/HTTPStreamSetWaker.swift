@@ -5,7 +5,7 @@ internal import CCurl
 final class HTTPMultiHandle: @unchecked Sendable {
     let raw: UnsafeMutableRawPointer
 
-    init() throws {
+    init() throws(HTTPClientError) {
         HTTPClient.globalInitialize()
         guard let handle = curl_multi_init() else {
             throw HTTPClientError(

@@ -48,10 +48,8 @@ public final class ResendClient {
         self.logger = logger
         do {
             http = try HTTPClient()
-        } catch let error as HTTPClientError {
-            throw .transport(error)
         } catch {
-            throw .invalidRequest("libcurl handle could not be created")
+            throw .transport(error)
         }
     }
 
