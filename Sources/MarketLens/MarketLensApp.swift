@@ -66,8 +66,7 @@ final class RequestThread: RequestHandler {
     func handle(_ request: Request) -> Response {
         let started = ContinuousClock.now
         app.metrics.begin()
-        var response = Self.validate(request).map { app.errors.response(for: $0, request: request) }
-            ?? app.router.respond(to: request, context: context, errors: app.errors)
+        var response = app.router.respond(to: request, context: context, errors: app.errors)
         if response.headers["Cache-Control"] == nil {
             response.headers["Cache-Control"] = "no-store"
         }
@@ -76,16 +75,5 @@ final class RequestThread: RequestHandler {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         app.metrics.end(status: response.status, seconds: seconds)
         return response
-    }
-
-    /// Input every route must refuse the same way, whether or not its handler reads it: a query string with
-    /// a bad percent-escape or invalid UTF-8 is a 400 before any handler runs.
-    static func validate(_ request: Request) -> HTTPError? {
-        do {
-            _ = try request.queryItems
-            return nil
-        } catch {
-            return error
-        }
     }
 }

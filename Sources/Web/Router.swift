@@ -55,11 +55,13 @@ public struct Router<Context>: Sendable {
     /// Registers a `DELETE` route.
     public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add("DELETE", pattern, handler) }
 
-    /// Finds the route for `request`.
+    /// Finds the route for `request`. A path or query string with a bad percent-escape or invalid UTF-8 is a
+    /// bad request on every route, whether or not its handler reads the query.
     public func route(_ request: Request) -> RouteMatch<Context> {
         let segments: [String]?
         do {
             segments = try RoutePattern.split(request.path)
+            _ = try request.queryItems
         } catch {
             return .badRequest(error)
         }

@@ -107,6 +107,15 @@ struct RouterTests {
         }
     }
 
+    @Test func badQueryEncodingIs400OnEveryRouteEvenWhenUnread() {
+        for (path, query) in [("/", "q=%G1"), ("/reports/7", "x=%FF"), ("/nowhere", "q=abc%2")] {
+            let error = #expect(throws: HTTPError.self) { try run("GET", path, query: query) }
+            #expect(error?.status == 400, "\(path)?\(query)")
+            #expect(error?.code == "bad_encoding")
+        }
+        #expect(throws: Never.self) { try run("GET", "/", query: "q=caf%C3%A9&page=2") }
+    }
+
     @Test func routeReportsMatchKinds() {
         switch router.route(Request(method: "GET", path: "/reports/x")) {
         case .found(_, let parameters, let dropBody):
