@@ -6,20 +6,11 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 from stack.live_helpers import append, complete, make_report, message
 
 from .cdp import Browser
 
 SHOTS = Path(os.environ.get("MARKETLENS_BROWSER_SHOTS", "/tmp/marketlens-browser"))
-
-
-@pytest.fixture
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 def progress(report_id: int, value: float, read: int, sources: list[str]) -> None:

@@ -78,19 +78,12 @@ public struct Report: Sendable, Equatable {
     public var isListed: Bool { visibility == "public" && !hidden }
 }
 
-/// Look-ups of reports by their public identifiers.
+/// Look-ups of reports by their public id, and new public ids.
 public enum ReportStore {
     /// The report with public id `publicID`, if any.
     public static func find(publicID: String, on connection: Connection) throws -> Report? {
         try connection.queryFirst(
             "SELECT \(unescaped: Report.columns) FROM reports WHERE public_id = \(publicID)"
-        ).map(Report.init(row:))
-    }
-
-    /// The completed report published at `slug`, if any (hidden ones are not found).
-    public static func find(slug: String, on connection: Connection) throws -> Report? {
-        try connection.queryFirst(
-            "SELECT \(unescaped: Report.columns) FROM reports WHERE slug = \(slug) AND NOT hidden"
         ).map(Report.init(row:))
     }
 

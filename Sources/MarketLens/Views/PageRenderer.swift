@@ -35,9 +35,6 @@ public struct PageRenderer: Sendable {
         }
         return html
     }
-
-    /// Whether a template of that name was loaded.
-    public func has(_ template: String) -> Bool { library.getTemplate(named: template) != nil }
 }
 
 /// A template that could not be loaded or found.
