@@ -41,111 +41,135 @@ class Stats:
         self.error_kinds: dict[str, int] = {}
 
 
-async def read_response_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
-    status_line = await reader.readline()
-    parts = status_line.decode("latin-1").split()
-    status = int(parts[1]) if len(parts) > 1 else 0
-    headers = {}
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b"\n", b""):
-            break
-        name, _, value = line.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers
+class ViewerProtocol(asyncio.Protocol):
+    """One viewer's connection: parses the response head, de-chunks the body and splits SSE events as bytes
+    arrive (a callback per read, not a task per line, so that the client's own CPU disturbs the measurement
+    as little as it can)."""
 
+    def __init__(self, request: bytes, stats: Stats, ready: list, started: float) -> None:
+        self.request = request
+        self.stats = stats
+        self.ready = ready
+        self.started = started
+        self.transport = None
+        self.raw = bytearray()          # bytes not yet de-chunked
+        self.body = bytearray()         # de-chunked SSE text not yet split into events
+        self.status: int | None = None
+        self.chunked = False
+        self.ended = False
+        self.got_connected = False
+        self.ids: list[int] = []
+        self.done = asyncio.get_running_loop().create_future()
 
-async def body_lines(reader: asyncio.StreamReader, chunked: bool):
-    """Yields decoded lines of the (possibly chunked) body."""
-    pending = b""
-    while True:
-        if chunked:
-            size_line = await reader.readline()
-            if not size_line:
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        self.raw += data
+        if self.status is None:
+            end = self.raw.find(b"\r\n\r\n")
+            if end < 0:
                 return
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            if size == 0:
+            head = bytes(self.raw[:end]).decode("latin-1").split("\r\n")
+            del self.raw[:end + 4]
+            parts = head[0].split()
+            self.status = int(parts[1]) if len(parts) > 1 else 0
+            self.chunked = any(line.lower().replace(" ", "") == "transfer-encoding:chunked" for line in head[1:])
+            if self.status != 200:
+                self.finish()
                 return
-            data = await reader.readexactly(size + 2)
-            pending += data[:-2]
+        if self.chunked:
+            while True:
+                line_end = self.raw.find(b"\r\n")
+                if line_end < 0:
+                    break
+                size = int(bytes(self.raw[:line_end]).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.ended = True
+                    break
+                if len(self.raw) < line_end + 2 + size + 2:
+                    break
+                self.body += self.raw[line_end + 2:line_end + 2 + size]
+                del self.raw[:line_end + 2 + size + 2]
         else:
-            data = await reader.read(65536)
-            if not data:
+            self.body += self.raw
+            self.raw.clear()
+        while True:
+            end = self.body.find(b"\n\n")
+            if end < 0:
+                break
+            block = bytes(self.body[:end])
+            del self.body[:end + 2]
+            if self.event(block, now):
+                self.finish()
                 return
-            pending += data
-        while b"\n" in pending:
-            line, _, pending = pending.partition(b"\n")
-            yield line.decode("utf-8").rstrip("\r")
+        if self.ended:
+            self.finish()
+
+    def event(self, block: bytes, now: float) -> bool:
+        """Handles one event block; true when the stream has ended."""
+        name, event_id, data = "message", None, None
+        for line in block.split(b"\n"):
+            if line.startswith(b"id: "):
+                event_id = line[4:]
+            elif line.startswith(b"event: "):
+                name = line[7:].decode()
+            elif line.startswith(b"data: "):
+                data = line[6:]
+        if name == "connected":
+            self.got_connected = True
+            self.stats.connected += 1
+            self.ready[0] += 1
+        elif event_id is not None:
+            self.ids.append(int(event_id))
+            if name == "message" and data and b'"bench"' in data:
+                self.stats.latencies.append(now - float(json.loads(data)["text"]))
+            if name in ("completed", "failed"):
+                self.stats.finished += 1
+                self.stats.durations.append(now - self.started)
+                return True
+        return False
+
+    def finish(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def connection_lost(self, exc) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
 
 
 async def viewer(host: str, port: int, context: ssl.SSLContext, source: str, public_id: str, last_id: int,
                  expected_last: int, stats: Stats, gate: asyncio.Semaphore, ready: list, deadline: float) -> None:
-    started = time.time()
-    ids: list[int] = []
-    writer = None
+    loop = asyncio.get_running_loop()
+    request = (f"GET /reports/{public_id}/events HTTP/1.1\r\nHost: localhost:{port}\r\n"
+               f"Accept: text/event-stream\r\nLast-Event-ID: {last_id}\r\n\r\n").encode()
+    protocol = ViewerProtocol(request, stats, ready, time.time())
     try:
         async with gate:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(
-                host, port, ssl=context, server_hostname="localhost", local_addr=(source, 0)), 30)
-            request = (f"GET /reports/{public_id}/events HTTP/1.1\r\nHost: localhost:{port}\r\n"
-                       f"Accept: text/event-stream\r\nLast-Event-ID: {last_id}\r\n\r\n")
-            writer.write(request.encode())
-            await writer.drain()
-            status, headers = await asyncio.wait_for(read_response_head(reader), 30)
-        if status != 200:
-            stats.errors += 1
-            stats.error_kinds[f"HTTP {status}"] = stats.error_kinds.get(f"HTTP {status}", 0) + 1
-            return
-        chunked = headers.get("transfer-encoding", "").lower() == "chunked"
-        name, event_id, data = "message", None, []
-        got_connected = False
-        lines = body_lines(reader, chunked)
-        while True:
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                break
-            try:
-                line = await asyncio.wait_for(lines.__anext__(), remaining)
-            except StopAsyncIteration:
-                break
-            now = time.time()
-            if line == "":
-                if name == "connected":
-                    got_connected = True
-                    stats.connected += 1
-                    ready[0] += 1
-                elif event_id is not None:
-                    seq = int(event_id)
-                    ids.append(seq)
-                    if name == "message" and data and '"bench"' in data[0]:
-                        stats.latencies.append(now - float(json.loads(data[0])["text"]))
-                    if name in ("completed", "failed"):
-                        stats.finished += 1
-                        stats.durations.append(now - started)
-                        break
-                name, event_id, data = "message", None, []
-            elif line.startswith(":"):
-                continue
-            else:
-                key, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
-                if key == "event":
-                    name = value
-                elif key == "id":
-                    event_id = value
-                elif key == "data":
-                    data.append(value)
-        if not got_connected:
-            stats.shed += 1
-            return
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, ssl.SSLError) as error:
+            await asyncio.wait_for(loop.create_connection(
+                lambda: protocol, host, port, ssl=context, server_hostname="localhost", local_addr=(source, 0)), 30)
+        timer = loop.call_at(loop.time() + max(0.0, deadline - time.time()), protocol.finish)
+        await protocol.done
+        timer.cancel()
+    except (OSError, asyncio.TimeoutError, ValueError, ssl.SSLError) as error:
         stats.errors += 1
         kind = type(error).__name__
         stats.error_kinds[kind] = stats.error_kinds.get(kind, 0) + 1
+        protocol.finish()
         return
-    finally:
-        if writer is not None:
-            writer.close()
+    if protocol.status is not None and protocol.status != 200:
+        stats.errors += 1
+        stats.error_kinds[f"HTTP {protocol.status}"] = stats.error_kinds.get(f"HTTP {protocol.status}", 0) + 1
+        return
+    if not protocol.got_connected:
+        stats.shed += 1
+        return
+    ids = protocol.ids
     expected = list(range(last_id + 1, expected_last + 1))
     seen = set(ids)
     stats.lost += len([i for i in expected if i not in seen])

@@ -16,7 +16,7 @@ public enum RequestBody: Equatable, Sendable {
 /// Create it on the thread that uses it and keep it there (not `Sendable`). libfcgi's borrowed memory (params)
 /// is copied out as soon as a request is accepted.
 public final class RequestSlot {
-    private let request: UnsafeMutablePointer<FCGX_Request>
+    private var request: UnsafeMutablePointer<FCGX_Request>
     private let listener: Listener
     private var isActive = false
 
@@ -28,12 +28,17 @@ public final class RequestSlot {
     public init(listener: Listener) throws(FastCGIError) {
         try FastCGI.initialize()
         self.listener = listener
-        request = .allocate(capacity: 1)
+        request = try Self.makeRequest(listener)
+    }
+
+    private static func makeRequest(_ listener: Listener) throws(FastCGIError) -> UnsafeMutablePointer<FCGX_Request> {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         let result = FCGX_InitRequest(request, listener.fileDescriptor, FCGI_FAIL_ACCEPT_ON_INTR)
         if result != 0 {
             request.deallocate()
             throw FastCGIError(call: "FCGX_InitRequest", code: result)
         }
+        return request
     }
 
     deinit {
@@ -92,17 +97,7 @@ public final class RequestSlot {
         guard isActive, let output = request.pointee.out else {
             throw FastCGIError(call: "FCGX_PutStr", code: -5)
         }
-        var offset = 0
-        while offset < bytes.count {
-            let count = min(bytes.count - offset, 1 << 20)
-            let written = bytes.withUnsafeBufferPointer { buffer in
-                buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: count) {
-                    FCGX_PutStr($0, Int32(count), output)
-                }
-            }
-            if written != Int32(count) { throw streamError("FCGX_PutStr", output) }
-            offset += count
-        }
+        try ResponseOutput.write(bytes, to: output)
     }
 
     /// Appends a UTF-8 string to the response.
@@ -114,9 +109,7 @@ public final class RequestSlot {
         guard isActive, let output = request.pointee.out else {
             throw FastCGIError(call: "FCGX_FFlush", code: -5)
         }
-        // FCGX_FFlush returns 0 on a stream that already failed earlier, so the stream error decides.
-        let result = FCGX_FFlush(output)
-        if result != 0 || FCGX_GetError(output) != 0 { throw streamError("FCGX_FFlush", output) }
+        try ResponseOutput.flush(output)
     }
 
     /// Completes the current request (`FCGX_Finish_r`: flushes, sends END_REQUEST, closes the connection).
@@ -128,9 +121,16 @@ public final class RequestSlot {
         FCGX_Finish_r(request)
     }
 
-    private func streamError(_ call: String, _ stream: UnsafeMutablePointer<FCGX_Stream>) -> FastCGIError {
-        let code = FCGX_GetError(stream)
-        return FastCGIError(call: call, code: code == 0 ? EPIPE : code)
+    /// Takes the current request out of the slot, for another thread to go on writing its response and finish
+    /// it; the slot is ready to accept the next request. Nil between requests (or when no fresh request can be
+    /// prepared, in which case the current one stays here).
+    public func detach() -> DetachedRequest? {
+        guard isActive, let fresh = try? Self.makeRequest(listener) else { return nil }
+        let taken = request
+        request = fresh
+        isActive = false
+        params = [:]
+        return DetachedRequest(taking: taken)
     }
 
     private func copyParams() -> [String: String] {

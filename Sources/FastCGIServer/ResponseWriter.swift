@@ -57,4 +57,32 @@ final class SlotBodyWriter: BodyWriter {
             throw ClientGone()
         }
     }
+
+    func detach() -> (any DetachedBody)? {
+        guard !isGone, let request = slot.detach() else { return nil }
+        isGone = true
+        return DetachedSlotBody(request: request)
+    }
+}
+
+/// A response that left its request thread: any transport failure means the client is gone.
+final class DetachedSlotBody: DetachedBody {
+    private let request: DetachedRequest
+
+    init(request: DetachedRequest) { self.request = request }
+
+    deinit { request.finish() }
+
+    func write(_ bytes: [UInt8]) throws {
+        do { try request.write(bytes) } catch { throw ClientGone() }
+    }
+
+    func flush() throws {
+        do { try request.flush() } catch { throw ClientGone() }
+    }
+
+    var isWritable: Bool { request.isWritable }
+    var writeChunkBytes: Int { DetachedRequest.safeWriteBytes }
+
+    func close() { request.finish() }
 }

@@ -26,7 +26,7 @@ public struct MarketLensApp: RequestHandlerFactory {
         self.configuration = configuration
         relayHub = RelayHub(
             databaseURL: configuration.databaseURL,
-            settings: live ?? LiveSettings(environment: ProcessInfo.processInfo.environment, threads: configuration.threads),
+            settings: live ?? LiveSettings(environment: ProcessInfo.processInfo.environment),
             logger: logger)
         self.logger = logger
         renderer = try PageRenderer(directory: configuration.templatesDirectory)

@@ -59,7 +59,10 @@ struct ServeWorkerCommand: ParsableCommand {
         }()
         try FastCGI.initialize()
         HTTPClient.globalInitialize()
-        let app = try MarketLensApp(configuration: configuration, worker: String(index), logger: logger)
+        let descriptors = DescriptorLimit.raiseToHardLimit()
+        let app = try MarketLensApp(
+            configuration: configuration, worker: String(index), logger: logger,
+            live: LiveSettings(environment: ProcessInfo.processInfo.environment, descriptorLimit: descriptors))
         let services = app.backgroundServices
         let workerConfiguration = WorkerConfiguration(
             socketPath: socket, threads: configuration.threads, maxBodyBytes: 1 << 20,

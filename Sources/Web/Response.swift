@@ -5,11 +5,32 @@ public protocol BodyWriter: AnyObject {
     func write(_ bytes: [UInt8]) throws
     /// Sends what is buffered; throws `ClientGone` when the client is no longer there.
     func flush() throws
+    /// Hands the rest of the response to another thread: the producer may return and its request thread serves
+    /// the next request, while the returned body stays open until closed. Nil when this transport cannot.
+    func detach() -> (any DetachedBody)?
 }
 
 extension BodyWriter {
     /// Appends a UTF-8 string.
     public func write(_ string: String) throws { try write(Array(string.utf8)) }
+    /// By default a response cannot leave its request thread.
+    public func detach() -> (any DetachedBody)? { nil }
+}
+
+/// The open end of a streaming response after `BodyWriter.detach()`: written by whichever thread owns it now
+/// (one writer thread can keep thousands open), then closed.
+public protocol DetachedBody: AnyObject, Sendable {
+    /// Appends bytes to the output buffer; throws `ClientGone` when the client is gone.
+    func write(_ bytes: [UInt8]) throws
+    /// Sends what is buffered; throws `ClientGone` when the client is no longer there.
+    func flush() throws
+    /// True when a write of up to `writeChunkBytes` will not wait for a slow client (or when the client is gone,
+    /// which the write then reports); false while the client reads slower than the server writes.
+    var isWritable: Bool { get }
+    /// The most a writer should send per `isWritable` check.
+    var writeChunkBytes: Int { get }
+    /// Ends the response. Idempotent.
+    func close()
 }
 
 /// Thrown by a `BodyWriter` when the client disconnected.

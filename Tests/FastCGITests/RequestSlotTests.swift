@@ -136,4 +136,72 @@ struct RequestSlotTests {
         #expect(ok.status == 204)
         #expect(served.value == 1)
     }
+
+    @Test("a detached request is written by another thread while the slot serves the next request")
+    func detachedRequestOutlivesItsSlot() throws {
+        let detached = Box<[DetachedRequest]>([])
+        let server = try SlotServer { slot in
+            if slot.params["REQUEST_URI"] == "/stream" {
+                try slot.write("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nopened;")
+                try slot.flush()
+                guard let request = slot.detach() else { return }
+                detached.mutate { $0.append(request) }
+            } else {
+                try slot.write("Status: 200 OK\r\n\r\npage")
+            }
+        }
+        defer { server.stop() }
+        let stream = try FastCGIClient.Connection(socketPath: server.path)
+        try stream.sendRequest(params: FastCGIClient.params(uri: "/stream"))
+        #expect(try stream.nextOutput().map { String(decoding: $0, as: UTF8.self) }?.hasSuffix("opened;") == true)
+        // The slot's only thread is free: a second request is answered while the first stays open.
+        let page = try FastCGIClient.send(socketPath: server.path, params: FastCGIClient.params(uri: "/page"))
+        #expect(String(decoding: page.body, as: UTF8.self) == "page")
+        let request = try #require(detached.value.first)
+        #expect(request.isWritable)
+        let writer = Thread {
+            try? request.write(Array("later;".utf8))
+            try? request.flush()
+            request.finish()
+        }
+        writer.start()
+        var rest = ""
+        while let chunk = try stream.nextOutput() { rest += String(decoding: chunk, as: UTF8.self) }
+        #expect(rest == "later;")
+        // Finished: further writes fail instead of reaching a closed connection.
+        #expect(throws: FastCGIError.self) { try request.write(Array("x".utf8)) }
+    }
+
+    @Test("a detached request whose client left fails its flush, and isWritable never blocks")
+    func detachedRequestNoticesAGoneClient() throws {
+        let detached = Box<[DetachedRequest]>([])
+        let server = try SlotServer { slot in
+            try slot.write("Status: 200 OK\r\n\r\n")
+            try slot.flush()
+            if let request = slot.detach() { detached.mutate { $0.append(request) } }
+        }
+        defer { server.stop() }
+        let stream = try FastCGIClient.Connection(socketPath: server.path)
+        try stream.sendRequest(params: FastCGIClient.params(uri: "/stream"))
+        _ = try stream.nextOutput()
+        #expect(Self.waitUntil { !detached.value.isEmpty })
+        let request = try #require(detached.value.first)
+        stream.close()
+        var failed = false
+        for _ in 0..<100 where !failed {
+            _ = request.isWritable
+            do {
+                try request.write(Array(": heartbeat\n\n".utf8))
+                try request.flush()
+                usleep(10_000)
+            } catch { failed = true }
+        }
+        #expect(failed)
+        request.finish()
+    }
+
+    static func waitUntil(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<500 where !condition() { usleep(10_000) }
+        return condition()
+    }
 }

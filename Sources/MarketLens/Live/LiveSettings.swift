@@ -2,8 +2,9 @@
 public struct LiveSettings: Sendable {
     /// Seconds between `: heartbeat` comments (`MARKETLENS_HEARTBEAT_SECONDS`, default 15).
     public var heartbeatSeconds: Double
-    /// Open streams one process serves before it sheds load with `retry:` (`MARKETLENS_MAX_STREAMS`). The
-    /// default keeps an eighth of the request threads (at least 4) for pages, since each open stream holds one.
+    /// Open streams one process serves before it sheds load with `retry:` (`MARKETLENS_MAX_STREAMS`). Streams
+    /// hold no thread (the live writer serves them all); each holds a descriptor, so the default is 10,000 or
+    /// what the open-file limit leaves after 512 for everything else, whichever is smaller.
     public var maxStreams: Int
     /// Events a slow viewer may have queued before it is disconnected (its reconnect replays).
     public var queueEventLimit: Int
@@ -15,7 +16,7 @@ public struct LiveSettings: Sendable {
     public var replayThreads: Int
 
     /// Settings with explicit values (tests).
-    public init(heartbeatSeconds: Double = 15, maxStreams: Int = 24, queueEventLimit: Int = 1000,
+    public init(heartbeatSeconds: Double = 15, maxStreams: Int = 10_000, queueEventLimit: Int = 1000,
                 queueByteLimit: Int = 1 << 20, shedRetryMilliseconds: Int = 5000, replayThreads: Int = 2) {
         self.heartbeatSeconds = heartbeatSeconds
         self.maxStreams = maxStreams
@@ -26,9 +27,9 @@ public struct LiveSettings: Sendable {
     }
 
     /// Reads `MARKETLENS_HEARTBEAT_SECONDS`, `MARKETLENS_MAX_STREAMS`, `MARKETLENS_REPLAY_THREADS`; anything
-    /// missing or unusable keeps its default. `threads` is the process's request thread count.
-    public init(environment: [String: String], threads: Int) {
-        self.init(maxStreams: max(1, threads - max(4, threads / 8)))
+    /// missing or unusable keeps its default. `descriptorLimit` is the process's open-file limit.
+    public init(environment: [String: String], descriptorLimit: Int = 1024) {
+        self.init(maxStreams: max(16, min(10_000, descriptorLimit - 512)))
         if let value = environment["MARKETLENS_HEARTBEAT_SECONDS"].flatMap(Double.init), value > 0, value <= 3600 {
             heartbeatSeconds = value
         }

@@ -2,14 +2,15 @@ import Foundation
 import Postgres
 import Web
 
-/// One viewer's `GET /reports/{id}/events` (product.md §8), run on its request thread: `retry:` and
-/// `connected`, the stored events after the viewer's last id, then live events from the hub, a heartbeat on a
-/// fixed period, and the end after `completed` or `failed`.
+/// One viewer's `GET /reports/{id}/events` (product.md §8) on its request thread: `retry:` and `connected`,
+/// then the open response is handed to the process's live writer thread, which replays the stored events after
+/// the viewer's last id, sends live events from the hub and a heartbeat on a fixed period, and ends the stream
+/// after `completed` or `failed`. The request thread is free again at once, so open streams cost no thread.
 ///
-/// Register-before-replay: the relay is registered first, so every event stored after that reaches its queue;
-/// the replay then reads what is stored; events in the queue that the replay already sent are skipped by seq,
-/// and a hole in the sequence (which the design should never produce) is filled from the log. So a viewer sees
-/// each event exactly once, in order, whichever worker serves it.
+/// Register-before-replay: the relay is registered here, before the writer reads the log, so every event stored
+/// after that read reaches the relay's queue; events the replay already sent are skipped by seq, and a hole in
+/// the sequence (which the design should never produce) is filled from the log. So a viewer sees each event
+/// exactly once, in order, whichever worker serves it.
 struct LiveStream {
     let hub: RelayHub
     let report: Report
@@ -28,73 +29,25 @@ struct LiveStream {
                 try writer.flush()
             }
         }
-        return Response.eventStream { writer in
-            defer { hub.unregister(relay) }
-            try run(relay, writer)
-        }
-    }
-
-    private func run(_ relay: Relay, _ writer: any BodyWriter) throws {
         let connected = Self.jsonLine(["id": report.publicID, "state": report.status.rawValue]) ?? "{}"
-        try writer.write(OutgoingEvent(event: "connected", data: connected, retry: 2000).encoded)
-        try writer.flush()
-        var sent = after
-        if try replay(after: &sent, through: nil, writer) { return }
-        if let terminal = synthesizedTerminal() {
-            try writer.write(terminal)
+        let handoff = (hub: hub, after: after, terminal: synthesizedTerminal().map { Array($0.utf8) })
+        return Response.eventStream { writer in
+            var handedOff = false
+            defer { if !handedOff { handoff.hub.unregister(relay) } }
+            try writer.write(OutgoingEvent(event: "connected", data: connected, retry: 2000).encoded)
             try writer.flush()
-            return
-        }
-        let period = hub.settings.heartbeatSeconds
-        var heartbeat = Date().addingTimeInterval(period)
-        while true {
-            switch relay.next(until: heartbeat) {
-            case .events(let events):
-                for event in events where event.seq > sent {
-                    if event.seq > sent + 1, try replay(after: &sent, through: event.seq - 1, writer) { return }
-                    guard event.seq > sent else { continue }
-                    try writer.write(event.wire)
-                    sent = event.seq
-                    if event.isTerminal {
-                        try writer.flush()
-                        return
-                    }
-                }
-                try writer.flush()
-            case .timeout:
-                try writer.write(OutgoingEvent.heartbeat)
-                try writer.flush()
-                heartbeat = Date().addingTimeInterval(period)
-            case .resync:
-                if try replay(after: &sent, through: nil, writer) { return }
-            case .overflow:
-                return
-            case .closed:
+            guard let body = writer.detach() else {
+                // Only a transport that cannot hand responses over gets here; the viewer reconnects in 2 s.
+                handoff.hub.log.error("live stream could not leave its request thread")
                 return
             }
-        }
-    }
-
-    /// Sends the stored events after `sent` (up to `through`), page by page; true when one was terminal.
-    private func replay(after sent: inout Int, through last: Int?, _ writer: any BodyWriter) throws -> Bool {
-        let reportID = report.id
-        while true {
-            let from = sent
-            let page = try hub.replay.perform { connection in
-                try ReportEventLog.events(of: reportID, after: from, limit: Self.replayPage, on: connection)
-                    .map(LiveEvent.init)
+            handedOff = true
+            let adopted = handoff.hub.writer.adopt(
+                LiveHandoff(relay: relay, body: body, after: handoff.after, terminalIfEnded: handoff.terminal))
+            if !adopted {
+                handoff.hub.unregister(relay)
+                body.close()
             }
-            for event in page where event.seq > sent {
-                if let last, event.seq > last { break }
-                try writer.write(event.wire)
-                sent = event.seq
-                if event.isTerminal {
-                    try writer.flush()
-                    return true
-                }
-            }
-            try writer.flush()
-            if page.count < Self.replayPage || (last.map { sent >= $0 } ?? false) { return false }
         }
     }
 

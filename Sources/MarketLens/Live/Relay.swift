@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Web
 
 /// One stored report event, already in its SSE wire form: encoded once by whoever read it (the hub's listener
@@ -13,15 +14,20 @@ public struct LiveEvent: Sendable, Equatable {
 
     /// Encodes a stored event.
     public init(_ event: StoredReportEvent) {
-        seq = event.seq
-        isTerminal = event.type == "completed" || event.type == "failed"
-        wire = Array(OutgoingEvent(id: String(event.seq), event: event.type, data: event.payloadJSON).encoded.utf8)
+        self.init(seq: event.seq, type: event.type, payloadJSON: event.payloadJSON)
+    }
+
+    /// Encodes an event of the report's log.
+    init(seq: Int, type: String, payloadJSON: String) {
+        self.seq = seq
+        isTerminal = type == "completed" || type == "failed"
+        wire = Array(OutgoingEvent(id: String(seq), event: type, data: payloadJSON).encoded.utf8)
     }
 }
 
-/// What a relay's thread finds when it wakes up.
-enum RelayWake {
-    /// New events from the hub, in order (possibly some already sent: the relay skips those).
+/// What the writer finds in a relay's mailbox.
+enum RelayWake: Equatable {
+    /// New events from the hub, in order (possibly some already sent: the writer skips those).
     case events([LiveEvent])
     /// The hub lost its database connection and is back: re-read the log from the last sent event.
     case resync
@@ -29,26 +35,35 @@ enum RelayWake {
     case overflow
     /// The process is shutting down.
     case closed
-    /// Nothing happened before the deadline (time for a heartbeat).
-    case timeout
+    /// Nothing new.
+    case idle
 }
 
-/// One viewer's mailbox: the hub's listener thread pushes, the viewer's request thread waits and takes.
-///
-/// Shared between exactly those two threads, so its state sits behind an `NSCondition` (a mutex the waiting
-/// thread can sleep on); the queue is bounded so a viewer that stops reading cannot grow the process.
-public final class Relay: @unchecked Sendable {
+/// One viewer's mailbox: the hub's listener thread pushes events, the live writer thread takes them when the
+/// viewer's connection can take more. Bounded, so a viewer that stops reading cannot grow the process: past
+/// the limits its queue is dropped and the viewer is disconnected (its reconnect replays from the log).
+public final class Relay: Sendable {
     /// The report (internal id) this viewer watches.
     public let reportID: Int64
-    private let condition = NSCondition()
     private let eventLimit: Int
     private let byteLimit: Int
-    // Guarded by `condition`.
-    private var queue: [LiveEvent] = []
-    private var queuedBytes = 0
-    private var overflowed = false
-    private var needsResync = false
-    private var closed = false
+    private let mailbox = Mutex(Mailbox())
+
+    private struct Mailbox {
+        var queue: [LiveEvent] = []
+        var queuedBytes = 0
+        var overflowed = false
+        var needsResync = false
+        var closed = false
+        /// Already on the writer's ready list (so a burst of pushes wakes the writer once).
+        var scheduled = false
+
+        /// Marks the relay as on the writer's ready list; true when it was not yet.
+        mutating func markScheduled() -> Bool {
+            defer { scheduled = true }
+            return !scheduled
+        }
+    }
 
     init(reportID: Int64, eventLimit: Int, byteLimit: Int) {
         self.reportID = reportID
@@ -56,69 +71,64 @@ public final class Relay: @unchecked Sendable {
         self.byteLimit = byteLimit
     }
 
-    /// Appends events; past the limits the relay is marked overflowed and its queue dropped. Returns true
-    /// when this push overflowed it.
-    @discardableResult
-    func push(_ events: [LiveEvent]) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !overflowed, !closed else { return false }
-        for event in events {
-            queue.append(event)
-            queuedBytes += event.wire.count
+    /// Appends events; past the limits the relay is marked overflowed and its queue dropped. Returns whether
+    /// the writer must be told (it was not already), and whether this push overflowed the relay.
+    func push(_ events: [LiveEvent]) -> (schedule: Bool, overflowed: Bool) {
+        mailbox.withLock { box in
+            guard !box.overflowed, !box.closed else { return (false, false) }
+            for event in events {
+                box.queue.append(event)
+                box.queuedBytes += event.wire.count
+            }
+            let overflowed = box.queue.count > eventLimit || box.queuedBytes > byteLimit
+            if overflowed {
+                box.overflowed = true
+                box.queue = []
+                box.queuedBytes = 0
+            }
+            return (box.markScheduled(), overflowed)
         }
-        if queue.count > eventLimit || queuedBytes > byteLimit {
-            overflowed = true
-            queue = []
-            queuedBytes = 0
+    }
+
+    /// Asks the writer to re-read the log for this viewer (after the hub reconnected to the database).
+    /// Returns whether the writer must be told.
+    func requestResync() -> Bool {
+        mailbox.withLock { box in
+            box.needsResync = true
+            return box.markScheduled()
         }
-        condition.signal()
-        return overflowed
     }
 
-    /// Asks the viewer to re-read the log (after the hub reconnected to the database).
-    func requestResync() {
-        condition.lock()
-        needsResync = true
-        condition.signal()
-        condition.unlock()
+    /// Ends the viewer's stream (shutdown). Returns whether the writer must be told.
+    func close() -> Bool {
+        mailbox.withLock { box in
+            box.closed = true
+            return box.markScheduled()
+        }
     }
 
-    /// Ends the viewer's stream (shutdown).
-    func close() {
-        condition.lock()
-        closed = true
-        condition.signal()
-        condition.unlock()
-    }
-
-    /// Waits until something happens or `deadline` passes.
-    func next(until deadline: Date) -> RelayWake {
-        condition.lock()
-        defer { condition.unlock() }
-        while true {
-            if closed { return .closed }
-            if overflowed { return .overflow }
-            if needsResync {
-                needsResync = false
-                queue = []
-                queuedBytes = 0
+    /// The writer's look: an end (closed, overflowed) always; new events or a resync only when `taking`,
+    /// i.e. when the viewer's connection has room for them (otherwise they stay queued, within the bounds).
+    func take(taking: Bool) -> RelayWake {
+        mailbox.withLock { box in
+            box.scheduled = false
+            if box.closed { return .closed }
+            if box.overflowed { return .overflow }
+            guard taking else { return .idle }
+            if box.needsResync {
+                box.needsResync = false
+                box.queue = []
+                box.queuedBytes = 0
                 return .resync
             }
-            if !queue.isEmpty {
-                let events = queue
-                queue = []
-                queuedBytes = 0
-                return .events(events)
-            }
-            if !condition.wait(until: deadline) { return .timeout }
+            guard !box.queue.isEmpty else { return .idle }
+            let events = box.queue
+            box.queue = []
+            box.queuedBytes = 0
+            return .events(events)
         }
     }
 
     /// Events waiting (for tests and metrics).
-    var queuedCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return queue.count
-    }
+    var queuedCount: Int { mailbox.withLock { $0.queue.count } }
 }

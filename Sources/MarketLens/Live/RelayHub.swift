@@ -13,6 +13,10 @@ public final class RelayHub: Sendable {
     public let settings: LiveSettings
     /// The database reads of the streams.
     public let replay: ReplayService
+    /// The writer thread's hand-over point: open streams, relays with news, catch-up results.
+    public let writer = LiveWriter()
+    /// Closes the streams the writer ended.
+    public let closer = LiveCloser()
     private let databaseURL: String
     private let logger: Logger
     private let state = Mutex(State())
@@ -37,7 +41,7 @@ public final class RelayHub: Sendable {
 
     /// The listener thread and the replay threads, as background services of the worker process.
     public var services: [any BackgroundService] {
-        [RelayListener(hub: self)] + replay.services(count: settings.replayThreads)
+        [RelayListener(hub: self), LiveWriterThread(hub: self), LiveCloserThread(hub: self)] + replay.services(count: settings.replayThreads)
     }
 
     /// Registers a viewer of `reportID`; from now on every event the listener reads for that report is pushed
@@ -98,8 +102,14 @@ public final class RelayHub: Sendable {
             }
         }
         var overflows = 0
-        for (relay, list) in targets where relay.push(list) { overflows += 1 }
+        var ready: [Relay] = []
+        for (relay, list) in targets {
+            let pushed = relay.push(list)
+            if pushed.overflowed { overflows += 1 }
+            if pushed.schedule { ready.append(relay) }
+        }
         if overflows > 0 { state.withLock { $0.overflows += overflows } }
+        writer.schedule(ready)
     }
 
     /// After the listener (re)connected: notifications may have been missed, so every relay re-reads the log.
@@ -108,7 +118,7 @@ public final class RelayHub: Sendable {
             state.fetched = [:]
             return state.relays.values.flatMap(\.values)
         }
-        for relay in relays { relay.requestResync() }
+        writer.schedule(relays.filter { $0.requestResync() })
     }
 
     /// Shutdown: refuse new viewers and end every open stream.
@@ -117,7 +127,7 @@ public final class RelayHub: Sendable {
             state.stopped = true
             return state.relays.values.flatMap(\.values)
         }
-        for relay in relays { relay.close() }
+        writer.schedule(relays.filter { $0.close() })
     }
 
     func makeConnection() throws -> Connection { try Connection(url: databaseURL) }

@@ -31,16 +31,34 @@ public final class ReplayService: @unchecked Sendable {
     public func perform<T: Sendable>(
         timeout: Duration = .seconds(10), _ work: @escaping @Sendable (Connection) throws -> T
     ) throws -> T {
-        let job = Job(timeout: timeout) { connection in try work(connection) as any Sendable }
-        condition.lock()
-        guard !stopped else {
-            condition.unlock()
-            throw LiveUnavailable(reason: "stopping")
+        let job = Job(timeout: timeout, completion: nil) { connection in try work(connection) as any Sendable }
+        guard enqueue(job) else { throw LiveUnavailable(reason: "stopping") }
+        return try Self.cast(job.wait())
+    }
+
+    /// Runs `work` on a replay thread and hands its result to `completion` there, without waiting (the live
+    /// writer must never block on the database). `completion` runs exactly once, also with `LiveUnavailable`
+    /// when the job was not run in time or the service is stopping.
+    public func submit<T: Sendable>(
+        timeout: Duration = .seconds(10), _ work: @escaping @Sendable (Connection) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let job = Job(timeout: timeout, completion: { outcome in completion(Result { try Self.cast(outcome) }) }) {
+            connection in try work(connection) as any Sendable
         }
+        if !enqueue(job) { completion(.failure(LiveUnavailable(reason: "stopping"))) }
+    }
+
+    private func enqueue(_ job: Job) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopped else { return false }
         jobs.append(job)
         condition.signal()
-        condition.unlock()
-        let outcome = job.wait()
+        return true
+    }
+
+    private static func cast<T>(_ outcome: Result<any Sendable, any Error>) throws -> T {
         switch outcome {
         case .success(let value as T): return value
         case .success: throw LiveUnavailable(reason: "unexpected result")
@@ -61,6 +79,16 @@ public final class ReplayService: @unchecked Sendable {
         return jobs.removeFirst()
     }
 
+    /// Once stopped: fails the jobs nobody will run, so that every completion still runs.
+    fileprivate func abandonQueued() {
+        condition.lock()
+        stopped = true
+        let left = jobs
+        jobs = []
+        condition.unlock()
+        for job in left { job.finish(.failure(LiveUnavailable(reason: "stopping"))) }
+    }
+
     fileprivate func makeConnection() throws -> Connection { try Connection(url: databaseURL) }
     fileprivate var log: Logger { logger }
 }
@@ -72,33 +100,41 @@ public struct LiveUnavailable: Error, Sendable, CustomStringConvertible {
     public var description: String { "live stream unavailable: \(reason)" }
 }
 
-/// One job with the slot its result lands in.
+/// One job with the slot its result lands in (a waiting requester), or the completion it is handed to.
 fileprivate final class Job: @unchecked Sendable {
     let work: @Sendable (Connection) throws -> any Sendable
+    private let completion: (@Sendable (Result<any Sendable, any Error>) -> Void)?
     private let condition = NSCondition()
     private let deadline: Date
     // Guarded by `condition`.
     private var outcome: Result<any Sendable, any Error>?
     private var abandoned = false
 
-    init(timeout: Duration, work: @escaping @Sendable (Connection) throws -> any Sendable) {
+    init(timeout: Duration, completion: (@Sendable (Result<any Sendable, any Error>) -> Void)?,
+         work: @escaping @Sendable (Connection) throws -> any Sendable) {
         self.work = work
+        self.completion = completion
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         deadline = Date().addingTimeInterval(seconds)
     }
 
-    /// False when the requester already gave up (the job is skipped).
+    /// False when the requester already gave up or the deadline passed (the job is skipped, and a completion
+    /// told so).
     var isWanted: Bool {
         condition.lock()
-        defer { condition.unlock() }
-        return !abandoned && Date() < deadline
+        let wanted = !abandoned && Date() < deadline
+        condition.unlock()
+        if !wanted, completion != nil { finish(.failure(LiveUnavailable(reason: "database timeout"))) }
+        return wanted
     }
 
     func finish(_ result: Result<any Sendable, any Error>) {
         condition.lock()
-        outcome = result
+        let first = outcome == nil
+        if first { outcome = result }
         condition.signal()
         condition.unlock()
+        if first { completion?(result) }
     }
 
     func wait() -> Result<any Sendable, any Error> {
@@ -122,6 +158,7 @@ struct ReplayThread: BackgroundService {
 
     func run(until stop: any StopSignal) {
         var connection: Connection?
+        defer { service.abandonQueued() }
         while let job = service.take(stop: stop) {
             guard job.isWanted else { continue }
             do {
