@@ -4,18 +4,20 @@
 #   bench/live.sh                 ramp 100 -> 1,000 -> 10,000 viewers of one report and of many, then a
 #                                 reconnect storm (1,000 reconnects in 5 s with replay)
 #
-# Environment: LIVE_STAGES (100,1000,10000), LIVE_WORKERS (4) x LIVE_THREADS (2600) request threads (one per
-# open stream), LIVE_MAX_STREAMS (per worker, default threads - 40), LIVE_EVENTS (20),
-# LIVE_PROCS (client processes, 2), LIVE_STORM (1000), MARKETLENS_BIN (skip the build).
+# Environment: LIVE_STAGES (100,1000,10000), LIVE_WORKERS (2) x LIVE_THREADS (32) request threads: the
+# defaults of `make run` (open streams hold no thread; each worker's live writer serves them all),
+# LIVE_MAX_STREAMS (per worker, default the app's own: 10,000), LIVE_EVENTS (20),
+# LIVE_PROCS (client processes, 2), LIVE_STORM (1000), LIVE_BULK_NICE (10: the bulk viewer processes yield
+# the CPU to the server and the probe viewers, as viewers on their own machines would; 0 to compare),
+# MARKETLENS_BIN (skip the build).
 # Prints the table and keeps it in bench/results/. Raises the open-file limit (root) for the client,
 # nginx (worker_rlimit_nofile) and the workers.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ML_ROOT"
 
-workers="${LIVE_WORKERS:-4}" threads="${LIVE_THREADS:-2600}"
-# Room for 10,000 streams by default: 4 x 2,560, keeping 40 threads per worker for pages.
-export MARKETLENS_MAX_STREAMS="${LIVE_MAX_STREAMS:-$((threads - 40))}"
+workers="${LIVE_WORKERS:-2}" threads="${LIVE_THREADS:-32}"
+[[ -n "${LIVE_MAX_STREAMS:-}" ]] && export MARKETLENS_MAX_STREAMS="$LIVE_MAX_STREAMS"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [[ -z "${MARKETLENS_BIN:-}" ]]; then
     log "building (release)"
@@ -52,6 +54,6 @@ out="bench/results/live-$(date -u +%Y%m%dT%H%M%SZ).txt"
          "latency = receipt - clock_timestamp() of the insert"
     python3 bench/live_fanout.py --url "$MARKETLENS_URL" --database-url "$DATABASE_URL" --worker-pids "${pids[@]}" \
         --stages "${LIVE_STAGES:-100,1000,10000}" --events "${LIVE_EVENTS:-20}" --procs "${LIVE_PROCS:-2}" \
-        --storm "${LIVE_STORM:-1000}"
+        --storm "${LIVE_STORM:-1000}" --bulk-nice "${LIVE_BULK_NICE:-10}"
     echo "worker threads now: $(for p in "${pids[@]}"; do awk '/^Threads:/ {printf "%s ", $2}' /proc/$p/status; done)"
 } | tee "$out"

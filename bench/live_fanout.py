@@ -178,8 +178,10 @@ async def viewer(host: str, port: int, context: ssl.SSLContext, source: str, pub
         stats.out_of_order += 1
 
 
-def child(conn, url: str, sources: list[str]) -> None:
+def child(conn, url: str, sources: list[str], niceness: int) -> None:
     """Runs viewers on command: ("watch", [(public_id, last_id, expected_last)...], hold_seconds, spread)."""
+    if niceness:
+        os.nice(niceness)
     parts = urllib.parse.urlsplit(url)
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -216,6 +218,8 @@ def child(conn, url: str, sources: list[str]) -> None:
 
 
 # ---------------------------------------------------------------- driver
+
+BULK_NICE = 10
 
 class Database:
     """One psql session kept open; statements go through its stdin."""
@@ -330,16 +334,22 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--sources", type=int, default=4)
+    parser.add_argument("--bulk-nice", type=int, default=10,
+                        help="niceness of the bulk viewer processes (0: same priority as the server)")
     parser.add_argument("--storm", type=int, default=1000)
     parser.add_argument("--storm-seconds", type=float, default=5.0)
     args = parser.parse_args()
+    global BULK_NICE
+    BULK_NICE = args.bulk_nice
 
     sources = [f"127.0.0.{i}" for i in range(1, args.sources + 1)]
     pipes = []
     procs = []
-    for _ in range(args.procs + 1):
+    for index in range(args.procs + 1):
         parent, child_end = mp.Pipe()
-        proc = mp.Process(target=child, args=(child_end, args.url, sources), daemon=True)
+        # The first process holds the probe viewers; the bulk ones yield the CPU to it and to the server.
+        niceness = 0 if index == 0 else args.bulk_nice
+        proc = mp.Process(target=child, args=(child_end, args.url, sources, niceness), daemon=True)
         proc.start()
         pipes.append(parent)
         procs.append(proc)
@@ -409,7 +419,8 @@ def main() -> int:
 def print_row(row, header: bool) -> None:
     if header:
         print("latency: probe = 50 viewers in a process of their own (delivery through nginx); all = every viewer,")
-        print("         which at thousands of viewers mostly measures the Python client's own CPU backlog")
+        print("         which at thousands of viewers mostly measures the Python client's own CPU backlog;")
+        print(f"         bulk viewer processes run at nice {BULK_NICE} (their CPU would be the viewers' machines')")
         print(f"{'shape':<12} {'viewers':>7} {'held':>6} {'shed':>5} {'errors':>6} {'ended':>6} "
               f"{'probe p50':>9} {'p99':>7} {'max':>7} {'all p50':>8} {'all p99':>8} {'lost':>5} {'dup':>4} "
               f"{'KiB/stream':>10} {'RSS MiB':>8}")
