@@ -123,8 +123,9 @@ struct LiveStreamTests {
             let clients = try (0..<40).map { _ in try harness.open(publicID) }
             for client in clients { try #require(try client.read { $0.events.first?.event == "connected" }) }
             #expect(LiveHarness.waitUntil(timeout: 5) { harness.app.relayHub.openStreams == 40 })
-            let page = try FastCGIClient.send(socketPath: harness.socketPath, params: FastCGIClient.params(uri: "/healthz"))
+            let page = try FastCGIClient.send(socketPath: harness.socketPath, params: FastCGIClient.params(uri: "/metrics"))
             #expect(page.status == 200)
+            #expect(String(decoding: page.body, as: UTF8.self).contains(#"marketlens_live_streams_open{worker="0"} 40"#))
             try harness.appendMessages(reportID, count: 3)
             try harness.appendCompleted(reportID)
             for client in clients { try client.readToEnd() }

@@ -15,4 +15,13 @@ import Testing
         #expect(text.contains(#"marketlens_http_request_duration_seconds_bucket{worker="3",le="0.5"} 2"#))
         #expect(text.contains(#"marketlens_http_request_duration_seconds_count{worker="3"} 2"#))
     }
+
+    @Test func liveStreamCountersAreExportedWhenGiven() {
+        let metrics = RequestMetrics(worker: "1")
+        #expect(!metrics.prometheusText().contains("marketlens_live_streams_open"))
+        let text = metrics.prometheusText(live: (open: 12, shed: 3, overflows: 1))
+        #expect(text.contains(#"marketlens_live_streams_open{worker="1"} 12"#))
+        #expect(text.contains(#"marketlens_live_streams_shed_total{worker="1"} 3"#))
+        #expect(text.contains(#"marketlens_live_streams_overflowed_total{worker="1"} 1"#))
+    }
 }

@@ -37,7 +37,8 @@ public final class RequestMetrics: Sendable {
     }
 
     /// The counters in Prometheus text exposition format.
-    public func prometheusText() -> String {
+    /// The text, with the live-stream counters of this worker (`RelayHub.counters`) when given.
+    public func prometheusText(live: (open: Int, shed: Int, overflows: Int)? = nil) -> String {
         let snapshot = counts.withLock { $0 }
         let label = "worker=\"\(workerLabel)\""
         var lines = [
@@ -49,7 +50,7 @@ public final class RequestMetrics: Sendable {
                 "marketlens_http_requests_total{\(label),status=\"\(statusClass)\"} \(snapshot.byStatusClass[statusClass] ?? 0)")
         }
         lines += [
-            "# HELP marketlens_http_requests_in_flight Requests being answered right now (open streams included).",
+            "# HELP marketlens_http_requests_in_flight Requests being answered right now (open live streams are counted apart).",
             "# TYPE marketlens_http_requests_in_flight gauge",
             "marketlens_http_requests_in_flight{\(label)} \(snapshot.inFlight)",
             "# HELP marketlens_http_request_duration_seconds Time to answer a request.",
@@ -63,6 +64,19 @@ public final class RequestMetrics: Sendable {
             "marketlens_http_request_duration_seconds_sum{\(label)} \(snapshot.durationSum)",
             "marketlens_http_request_duration_seconds_count{\(label)} \(snapshot.durationCount)",
         ]
+        if let live {
+            lines += [
+                "# HELP marketlens_live_streams_open Live event streams open in this worker.",
+                "# TYPE marketlens_live_streams_open gauge",
+                "marketlens_live_streams_open{\(label)} \(live.open)",
+                "# HELP marketlens_live_streams_shed_total Live streams answered with retry: because the worker was full.",
+                "# TYPE marketlens_live_streams_shed_total counter",
+                "marketlens_live_streams_shed_total{\(label)} \(live.shed)",
+                "# HELP marketlens_live_streams_overflowed_total Slow viewers disconnected at their queue bound.",
+                "# TYPE marketlens_live_streams_overflowed_total counter",
+                "marketlens_live_streams_overflowed_total{\(label)} \(live.overflows)",
+            ]
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }
