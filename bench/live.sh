@@ -7,8 +7,8 @@
 # Environment: LIVE_STAGES (100,1000,10000), LIVE_WORKERS (2) x LIVE_THREADS (32) request threads: the
 # defaults of `make run` (open streams hold no thread; each worker's live writer serves them all),
 # LIVE_MAX_STREAMS (per worker, default the app's own: 10,000), LIVE_EVENTS (20),
-# LIVE_PROCS (client processes, 2), LIVE_STORM (1000), LIVE_BULK_NICE (10: the bulk viewer processes yield
-# the CPU to the server and the probe viewers, as viewers on their own machines would; 0 to compare),
+# LIVE_PROCS (client processes, 2), LIVE_STORM (1000), LIVE_BULK_NICE (0; e.g. 10 lets the bulk viewer processes yield
+# the CPU to the server and the probe viewers, as viewers on their own machines would; measured: no clear change),
 # MARKETLENS_BIN (skip the build).
 # Prints the table and keeps it in bench/results/. Raises the open-file limit (root) for the client,
 # nginx (worker_rlimit_nofile) and the workers.
@@ -54,6 +54,6 @@ out="bench/results/live-$(date -u +%Y%m%dT%H%M%SZ).txt"
          "latency = receipt - clock_timestamp() of the insert"
     python3 bench/live_fanout.py --url "$MARKETLENS_URL" --database-url "$DATABASE_URL" --worker-pids "${pids[@]}" \
         --stages "${LIVE_STAGES:-100,1000,10000}" --events "${LIVE_EVENTS:-20}" --procs "${LIVE_PROCS:-2}" \
-        --storm "${LIVE_STORM:-1000}" --bulk-nice "${LIVE_BULK_NICE:-10}"
+        --storm "${LIVE_STORM:-1000}" --bulk-nice "${LIVE_BULK_NICE:-0}"
     echo "worker threads now: $(for p in "${pids[@]}"; do awk '/^Threads:/ {printf "%s ", $2}' /proc/$p/status; done)"
 } | tee "$out"

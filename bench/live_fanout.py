@@ -219,7 +219,7 @@ def child(conn, url: str, sources: list[str], niceness: int) -> None:
 
 # ---------------------------------------------------------------- driver
 
-BULK_NICE = 10
+BULK_NICE = 0
 
 class Database:
     """One psql session kept open; statements go through its stdin."""
@@ -334,7 +334,7 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--sources", type=int, default=4)
-    parser.add_argument("--bulk-nice", type=int, default=10,
+    parser.add_argument("--bulk-nice", type=int, default=0,
                         help="niceness of the bulk viewer processes (0: same priority as the server)")
     parser.add_argument("--storm", type=int, default=1000)
     parser.add_argument("--storm-seconds", type=float, default=5.0)
@@ -420,7 +420,8 @@ def print_row(row, header: bool) -> None:
     if header:
         print("latency: probe = 50 viewers in a process of their own (delivery through nginx); all = every viewer,")
         print("         which at thousands of viewers mostly measures the Python client's own CPU backlog;")
-        print(f"         bulk viewer processes run at nice {BULK_NICE} (their CPU would be the viewers' machines')")
+        if BULK_NICE:
+            print(f"         bulk viewer processes run at nice {BULK_NICE} (their CPU would be the viewers' machines')")
         print(f"{'shape':<12} {'viewers':>7} {'held':>6} {'shed':>5} {'errors':>6} {'ended':>6} "
               f"{'probe p50':>9} {'p99':>7} {'max':>7} {'all p50':>8} {'all p99':>8} {'lost':>5} {'dup':>4} "
               f"{'KiB/stream':>10} {'RSS MiB':>8}")

@@ -8,6 +8,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from .helpers import alive, curl, wait_for, worker_pids
 from .live_helpers import Viewer, complete, make_report, message
 
@@ -93,7 +95,8 @@ def _serving_worker() -> int | None:
     return holders.pop() if len(holders) == 1 else None
 
 
-def test_kill_9_of_the_serving_worker_resumes_exactly_on_another():
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill -9", "graceful stop"])
+def test_the_serving_worker_dying_or_stopping_resumes_exactly_on_another(stop):
     report_id, public_id = make_report()
     message(report_id, "before", count=3)
     viewer = Viewer(url(), public_id)
@@ -103,7 +106,7 @@ def test_kill_9_of_the_serving_worker_resumes_exactly_on_another():
     assert wait_for(lambda: (victim := _serving_worker()) is not None, 5)
     victim = _serving_worker()
     assert victim is not None
-    os.kill(victim, signal.SIGKILL)
+    os.kill(victim, stop)
     message(report_id, "while reconnecting", count=4)
     assert wait_for(lambda: not alive(victim), 5)
     assert wait_for(lambda: len(viewer.ids) >= 7, 20), viewer.ids
