@@ -498,7 +498,7 @@ def main() -> int:
 def print_row(row, header: bool) -> None:
     if header:
         print("latency: probe = 50 viewers in a process of their own (delivery through nginx); all = every viewer,")
-        print("         which at thousands of viewers mostly measures the Python client's own CPU backlog;")
+        print("         which at thousands of viewers mostly measures the Python client's own CPU backlog")
         if BULK_NICE:
             print(f"         bulk viewer processes run at nice {BULK_NICE} (their CPU would be the viewers' machines')")
         print(f"{'shape':<12} {'viewers':>7} {'held':>6} {'shed':>5} {'errors':>6} {'ended':>6} "
