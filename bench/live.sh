@@ -6,7 +6,7 @@
 #
 # Environment: LIVE_STAGES (100,1000,10000), LIVE_WORKERS (2) x LIVE_THREADS (32) request threads: the
 # defaults of `make run` (open streams hold no thread; each worker's live writer serves them all),
-# LIVE_MAX_STREAMS (per worker, default the app's own: 10,000), LIVE_EVENTS (20),
+# LIVE_MAX_STREAMS (per worker, default the app's own: 10,000), LIVE_EVENTS (60: 3,000 probe samples per stage, so one slow burst does not make the p99),
 # LIVE_PROCS (bulk client processes, 1: with 2 the load generator can take both cores of a 2-core machine
 # away from nginx and the workers, measured: probe p99 at 1,000 viewers 41-63 ms with 2, 34-36 ms with 1), LIVE_STORM (1000), LIVE_BULK_NICE (0; e.g. 10 lets the bulk viewer processes yield
 # the CPU to the server and the probe viewers, as viewers on their own machines would; measured: no clear change),
@@ -54,7 +54,7 @@ out="bench/results/live-$(date -u +%Y%m%dT%H%M%SZ).txt"
     echo "HTTPS through nginx (HTTP/1.1, one connection per viewer); workers $workers x $threads threads;" \
          "latency = receipt - clock_timestamp() of the insert"
     python3 bench/live_fanout.py --url "$MARKETLENS_URL" --database-url "$DATABASE_URL" --worker-pids "${pids[@]}" \
-        --stages "${LIVE_STAGES:-100,1000,10000}" --events "${LIVE_EVENTS:-20}" --procs "${LIVE_PROCS:-1}" \
+        --stages "${LIVE_STAGES:-100,1000,10000}" --events "${LIVE_EVENTS:-60}" --procs "${LIVE_PROCS:-1}" \
         --storm "${LIVE_STORM:-1000}" --bulk-nice "${LIVE_BULK_NICE:-0}"
     echo "worker threads now: $(for p in "${pids[@]}"; do awk '/^Threads:/ {printf "%s ", $2}' /proc/$p/status; done)"
 } | tee "$out"
