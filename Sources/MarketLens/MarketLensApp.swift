@@ -15,6 +15,8 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let reportRenderCache = ReportRenderCache()
     /// Short-lived library counts and region lists of this process (the reader's `/library`).
     public let libraryCache = LibraryCache()
+    /// The home page's lists of reports in progress and newest reports, at most 2 s old.
+    let homeLists = RefreshingCache<ReportLists>(ttl: .seconds(2))
     /// The process's live fan-out: one listener for every open event stream (see `RelayHub`).
     public let relayHub: RelayHub
     let router: Router<RequestContext>

@@ -36,9 +36,9 @@ enum HomeController {
             "csrfToken": token.value,
             "form": form.context,
         ]
-        let lists = ReportLists.load(context)
-        page["inProgress"] = lists.inProgress
-        page["latest"] = lists.latest
+        let lists = context.app.homeLists.value(key: "") { ReportLists.load(context) }
+        page["inProgress"] = lists.inProgress.map { $0 as [String: Any] }
+        page["latest"] = lists.latest.map { $0 as [String: Any] }
         var response = try context.renderPage("home", page, status: status)
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { response.headers[name] = value }
         if let cookie = token.setCookie { response.headers.add("Set-Cookie", cookie) }
@@ -46,11 +46,11 @@ enum HomeController {
     }
 }
 
-/// The short report lists of the home page. A database outage leaves them empty instead of failing the page:
-/// the form must stay usable to read even when the library is not.
-struct ReportLists {
-    var inProgress: [[String: Any]] = []
-    var latest: [[String: Any]] = []
+/// The short report lists of the home page, kept for 2 s per process (`MarketLensApp.homeLists`). A database
+/// outage leaves them empty instead of failing the page: the form must stay usable even when the library is not.
+struct ReportLists: Sendable {
+    var inProgress: [[String: String]] = []
+    var latest: [[String: String]] = []
 
     static func load(_ context: RequestContext) -> ReportLists {
         do {
