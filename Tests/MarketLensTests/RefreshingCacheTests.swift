@@ -28,6 +28,34 @@ import Testing
         #expect(cache.value(key: "k") { 4 } == 2)
     }
 
+    @Test func requestsForAKeyBeingComputedForTheFirstTimeWaitForThatResult() throws {
+        let cache = RefreshingCache<Int>(ttl: .seconds(60))
+        let computing = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let computations = Mutex2(0)
+        let results = Mutex2<[Int]>([])
+        let group = DispatchGroup()
+        for _ in 0..<8 {
+            group.enter()
+            Thread {
+                let value = cache.value(key: "cold") {
+                    computations.mutate { $0 += 1 }
+                    computing.signal()
+                    release.wait()
+                    return 42
+                }
+                results.mutate { $0.append(value) }
+                group.leave()
+            }.start()
+        }
+        computing.wait()
+        Thread.sleep(forTimeInterval: 0.1)
+        release.signal()
+        #expect(group.wait(timeout: .now() + 5) == .success)
+        #expect(computations.value == 1)
+        #expect(results.value == Array(repeating: 42, count: 8))
+    }
+
     @Test func aFailedRefreshLetsTheNextRequestTryAgain() {
         struct Down: Error {}
         let cache = RefreshingCache<Int>(ttl: .milliseconds(10))
