@@ -30,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCmark", path: "Sources/CCmark"),
+        .systemLibrary(name: "CProcess", path: "Sources/CProcess"),
 
         // Thin wrappers: the only modules that import a C module.
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: strict),
@@ -40,7 +41,7 @@ let package = Package(
         // Pure Swift layers.
         .target(name: "ServerSentEvents", swiftSettings: strict),
         .target(name: "Web", dependencies: [log], swiftSettings: strict),
-        .target(name: "FastCGIServer", dependencies: ["FastCGI", "Web", log], swiftSettings: strict),
+        .target(name: "FastCGIServer", dependencies: ["FastCGI", "CProcess", "Web", log], swiftSettings: strict),
         .target(name: "ParallelAPI", dependencies: ["HTTPClient", "ServerSentEvents", log], swiftSettings: strict),
         .target(name: "ResendAPI", dependencies: ["HTTPClient", log], swiftSettings: strict),
         .target(name: "Migrations", dependencies: ["Postgres", log], swiftSettings: strict),

@@ -25,11 +25,13 @@ struct ServeCommand: ParsableCommand {
         _ = try PageRenderer(directory: configuration.templatesDirectory)
         logger.info("starting", metadata: ["config": "\(configuration)"])
         let socketDirectory = configuration.socketDirectory
+        let supervisorPID = String(ProcessInfo.processInfo.processIdentifier)
         let supervisor = Supervisor(
             configuration: SupervisorConfiguration(
                 workers: configuration.workers, executable: "/proc/self/exe",
                 arguments: { index in
-                    ["serve-worker", "--index", String(index), "--socket", "\(socketDirectory)/worker-\(index).sock"]
+                    ["serve-worker", "--index", String(index), "--socket", "\(socketDirectory)/worker-\(index).sock",
+                     "--supervisor-pid", supervisorPID]
                 }),
             logger: logger)
         let status = supervisor.run()
@@ -50,7 +52,12 @@ struct ServeWorkerCommand: ParsableCommand {
     @Option(help: "Unix socket path to listen on.")
     var socket: String
 
+    @Option(help: .hidden)
+    var supervisorPid: Int32?
+
     func run() throws {
+        // Started by `serve`: stop when it is gone, even if it was killed with SIGKILL.
+        if let supervisorPid { ParentWatch.stopWhenParentExits(expectedParent: supervisorPid) }
         let (configuration, baseLogger) = try CommandEnvironment.load(label: "marketlens.worker")
         let logger = {
             var logger = baseLogger

@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import time
 
 import pytest
@@ -108,3 +109,42 @@ def test_kill_9_of_a_worker_is_invisible_to_visitors():
     assert wait_for(lambda: len(list((run_dir() / "sock").glob("worker-*.sock"))) == len(before), 10)
     for _ in range(4 * len(before)):
         assert curl(url("/healthz")).status == 200
+
+
+def _children(parent: int) -> set[int]:
+    pids = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry.name}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            pids.add(int(entry.name))
+    return pids
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
+    """A `marketlens serve` of its own (not the shared stack's), with a database it cannot reach so that its
+    workers touch nothing of the other tests: after kill -9 of the supervisor no worker is left behind."""
+    sockets = tmp_path / "sock"
+    env = dict(os.environ, DATABASE_URL="postgresql://marketlens@127.0.0.1:1/nowhere",
+               MARKETLENS_SOCKET_DIR=str(sockets), MARKETLENS_WORKERS="2", MARKETLENS_THREADS="2", LOG_LEVEL="error")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    supervisor = subprocess.Popen([os.environ["MARKETLENS_BIN"], "serve"], env=env, cwd=root,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        assert wait_for(lambda: len(list(sockets.glob("worker-*.sock"))) == 2, 30), "the workers did not start"
+        workers = _children(supervisor.pid)
+        assert len(workers) == 2
+        os.kill(supervisor.pid, signal.SIGKILL)
+        supervisor.wait(5)
+        assert wait_for(lambda: not any(alive(pid) for pid in workers), 15), "workers outlived their supervisor"
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+        for pid in workers | _children(supervisor.pid):
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
