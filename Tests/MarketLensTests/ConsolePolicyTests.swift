@@ -7,7 +7,7 @@ import Web
 /// The relay's rules, without a network: a refused call must be refused before anything is sent upstream, so
 /// these relays point at a port where nothing listens (a call that got through would answer 502, not 403).
 @Suite struct ConsolePolicyTests {
-    static let nowhere = ConsoleRelay(baseURL: "http://127.0.0.1:9", logger: LogCapture().logger)
+    static var nowhere: ConsoleRelay { ConsoleRelay(baseURL: "http://127.0.0.1:9", logger: LogCapture().logger) }
 
     @Test(arguments: [
         ("POST", "/v1/tasks/runs", ConsoleEndpoint.createRun),

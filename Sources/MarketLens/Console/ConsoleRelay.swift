@@ -16,6 +16,8 @@ struct ConsoleRelay {
     var maxStreamDuration: Duration = .seconds(600)
     /// The largest upstream answer passed on (a run result with a large JSON output and its basis).
     static let maxUpstreamBody = 8 << 20
+    /// The client for upstream calls: the request thread's own (`RequestContext.consoleRelayClient`), or a new one.
+    var client: () throws -> HTTPClient = { try HTTPClient() }
 
     /// Answers a request for `/console/api` + `path`: refused (JSON error) unless it is on the allow-list.
     func respond(to request: Request, path: String) -> Response {
@@ -60,11 +62,11 @@ struct ConsoleRelay {
         var headers = upstreamHeaders(key: key, accept: "application/json", betas: betas)
         if endpoint.method == "POST" { headers.append(("Content-Type", "application/json")) }
         let url = baseURL + endpoint.upstreamPath + (query.isEmpty ? "" : "?" + query)
-        let client = try HTTPClient()
+        let http = try self.client()
         var status = 0
         var bytes: [UInt8] = []
         var tooLarge = false
-        let head = try client.stream(
+        let head = try http.stream(
             HTTPRequest(method: endpoint.method, url: url, headers: headers, body: body, timeout: timeout),
             onHead: { head in
                 status = head.status
@@ -115,8 +117,8 @@ struct ConsoleRelay {
             }
         }
         do {
-            let client = try HTTPClient()
-            _ = try client.stream(
+            let http = try self.client()
+            _ = try http.stream(
                 request,
                 onHead: { head in
                     status = head.status

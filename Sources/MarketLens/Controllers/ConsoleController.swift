@@ -41,7 +41,8 @@ enum ConsoleController {
     /// `GET|POST|… /console/api/*rest`: the relay to Parallel; only the allow-listed calls pass.
     @Sendable static func relay(_ request: Request, _ context: RequestContext) throws -> Response {
         let rest = request.parameters["rest"] ?? ""
-        let relay = ConsoleRelay(baseURL: context.app.configuration.parallelBaseURL, logger: context.logger)
+        var relay = ConsoleRelay(baseURL: context.app.configuration.parallelBaseURL, logger: context.logger)
+        relay.client = context.consoleRelayClient
         return relay.respond(to: request, path: "/" + rest)
     }
 

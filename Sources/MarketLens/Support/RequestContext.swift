@@ -1,3 +1,4 @@
+public import HTTPClient
 public import Logging
 public import ParallelAPI
 public import Web
@@ -12,6 +13,7 @@ public final class RequestContext {
     public var logger: Logger { app.logger }
 
     private var parallelClient: ParallelClient?
+    private var relayClient: HTTPClient?
 
     init(app: MarketLensApp) {
         self.app = app
@@ -25,6 +27,15 @@ public final class RequestContext {
         let client = try ParallelClient(configuration: app.configuration.parallelRequestConfiguration,
                                         logger: app.logger)
         parallelClient = client
+        return client
+    }
+
+    /// This thread's HTTP client for the task console's relay (created on first use and kept, so calls reuse
+    /// their connection to Parallel instead of a new TLS handshake each; every request sets its own headers).
+    public func consoleRelayClient() throws -> HTTPClient {
+        if let relayClient { return relayClient }
+        let client = try HTTPClient()
+        relayClient = client
         return client
     }
 
