@@ -143,3 +143,14 @@ def test_no_trace_of_the_key_in_logs_or_database(stack, oauth_key):
     # The logs are not empty: the relay did log its calls (without the key).
     log = (Path(run_dir()) / "logs" / "marketlens.log").read_text(errors="replace")
     assert "console relay" in log
+
+
+def test_the_oauth_code_and_state_stay_out_of_the_access_log(stack):
+    code, state = "code_" + secrets.token_hex(12), "state_" + secrets.token_hex(12)
+    reply = curl(stack.rstrip("/") + f"/console/callback?code={code}&state={state}")
+    assert reply.status == 200
+    assert reply.headers.get("referrer-policy") == "no-referrer"
+    log = Path(run_dir()) / "logs" / "nginx-access.log"
+    text = log.read_text(errors="replace")
+    assert "/console/callback" in text, "the callback was not logged at all"
+    assert code not in text and state not in text
