@@ -16,6 +16,8 @@ struct ConsoleOAuth {
     /// request header a client controls).
     var redirectURI: String
     var logger: Logger
+    /// The client for calls to the issuer: the request thread's own (`RequestContext.consoleClient`), or a new one.
+    var client: () throws -> HTTPClient = { try HTTPClient() }
 
     /// The issuer's endpoints, from its RFC 8414 metadata when it has some, else the paths of seed 002.
     struct Endpoints: Equatable {
@@ -79,8 +81,7 @@ struct ConsoleOAuth {
         let fallback = Endpoints(
             authorization: issuer + "/getKeys/authorize", registration: issuer + "/getKeys/register",
             token: issuer + "/getKeys/token")
-        let client = try HTTPClient()
-        let response = try client.send(
+        let response = try client().send(
             HTTPRequest(url: issuer + "/.well-known/oauth-authorization-server", headers: [("Accept", "application/json")],
                         timeout: 15))
         guard response.status == 200, let metadata = Self.object(response.body) else { return fallback }
@@ -95,8 +96,7 @@ struct ConsoleOAuth {
     }
 
     private func post(_ url: String, contentType: String, body: [UInt8]) throws -> HTTPResponse {
-        let client = try HTTPClient()
-        return try client.send(
+        return try client().send(
             HTTPRequest(method: "POST", url: url, headers: [("Content-Type", contentType), ("Accept", "application/json")],
                         body: body, timeout: 20))
     }

@@ -16,7 +16,7 @@ struct ConsoleRelay {
     var maxStreamDuration: Duration = .seconds(600)
     /// The largest upstream answer passed on (a run result with a large JSON output and its basis).
     static let maxUpstreamBody = 8 << 20
-    /// The client for upstream calls: the request thread's own (`RequestContext.consoleRelayClient`), or a new one.
+    /// The client for upstream calls: the request thread's own (`RequestContext.consoleClient`), or a new one.
     var client: () throws -> HTTPClient = { try HTTPClient() }
 
     /// Answers a request for `/console/api` + `path`: refused (JSON error) unless it is on the allow-list.

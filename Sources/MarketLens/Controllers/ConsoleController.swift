@@ -42,7 +42,7 @@ enum ConsoleController {
     @Sendable static func relay(_ request: Request, _ context: RequestContext) throws -> Response {
         let rest = request.parameters["rest"] ?? ""
         var relay = ConsoleRelay(baseURL: context.app.configuration.parallelBaseURL, logger: context.logger)
-        relay.client = context.consoleRelayClient
+        relay.client = context.consoleClient
         return relay.respond(to: request, path: "/" + rest)
     }
 
@@ -85,9 +85,11 @@ enum ConsoleController {
 
     private static func oauth(_ context: RequestContext) -> ConsoleOAuth {
         let configuration = context.app.configuration
-        return ConsoleOAuth(
+        var oauth = ConsoleOAuth(
             issuer: configuration.consoleOAuthIssuer, redirectURI: configuration.baseURL + "/console/callback",
             logger: context.logger)
+        oauth.client = context.consoleClient
+        return oauth
     }
 
     /// Same-origin checks, then `body`; every error as JSON, unexpected ones as a 502 that reveals nothing.

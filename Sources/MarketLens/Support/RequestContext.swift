@@ -13,7 +13,7 @@ public final class RequestContext {
     public var logger: Logger { app.logger }
 
     private var parallelClient: ParallelClient?
-    private var relayClient: HTTPClient?
+    private var consoleHTTPClient: HTTPClient?
 
     init(app: MarketLensApp) {
         self.app = app
@@ -30,12 +30,13 @@ public final class RequestContext {
         return client
     }
 
-    /// This thread's HTTP client for the task console's relay (created on first use and kept, so calls reuse
-    /// their connection to Parallel instead of a new TLS handshake each; every request sets its own headers).
-    public func consoleRelayClient() throws -> HTTPClient {
-        if let relayClient { return relayClient }
+    /// This thread's HTTP client for the task console's calls to Parallel, relayed and OAuth (created on first
+    /// use and kept, so calls reuse their connection instead of a new TLS handshake each; every request sets its
+    /// own headers).
+    public func consoleClient() throws -> HTTPClient {
+        if let consoleHTTPClient { return consoleHTTPClient }
         let client = try HTTPClient()
-        relayClient = client
+        consoleHTTPClient = client
         return client
     }
 
