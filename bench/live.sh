@@ -20,16 +20,8 @@ cd "$ML_ROOT"
 workers="${LIVE_WORKERS:-2}" threads="${LIVE_THREADS:-32}"
 [[ -n "${LIVE_MAX_STREAMS:-}" ]] && export MARKETLENS_MAX_STREAMS="$LIVE_MAX_STREAMS"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [[ -z "${MARKETLENS_BIN:-}" ]]; then
-    log "building (release)"
-    swift build -c release >&2 || die "swift build -c release failed"
-    bin_path="$(swift build -c release --show-bin-path)"
-    export MARKETLENS_BIN="$bin_path/marketlens" UPSTREAM_SIM_BIN="${UPSTREAM_SIM_BIN:-$bin_path/upstream-sim}"
-fi
-
-RUN="$(mktemp -d /tmp/marketlens-bench-live.XXXXXX)"
-chmod 755 "$RUN"
-trap 'bash scripts/stack.sh down --test --run-dir "$RUN" >/dev/null 2>&1 || warn "teardown failed: $RUN"' EXIT
+bench_release_binaries
+bench_run_dir marketlens-bench-live
 MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" MARKETLENS_WORKERS="$workers" \
     MARKETLENS_THREADS="$threads" NGINX_WORKER_CONNECTIONS="${NGINX_WORKER_CONNECTIONS:-16384}" NGINX_RLIMIT_NOFILE="${NGINX_RLIMIT_NOFILE:-$(ulimit -Hn)}" \
     bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null

@@ -20,16 +20,8 @@ query="${BENCH_QUERY:-battery recycling}"
 
 bash scripts/deps.sh --bench
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
-if [[ -z "${MARKETLENS_BIN:-}" ]]; then
-    log "building (release)"
-    swift build -c release >&2 || die "swift build -c release failed"
-    bin_path="$(swift build -c release --show-bin-path)"
-    export MARKETLENS_BIN="$bin_path/marketlens" UPSTREAM_SIM_BIN="${UPSTREAM_SIM_BIN:-$bin_path/upstream-sim}"
-fi
-
-RUN="$(mktemp -d /tmp/marketlens-bench.XXXXXX)"
-chmod 755 "$RUN"
-trap 'bash scripts/stack.sh down --test --run-dir "$RUN" >/dev/null 2>&1 || warn "teardown failed: $RUN"' EXIT
+bench_release_binaries
+bench_run_dir marketlens-bench
 MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" \
     bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null
 eval "$(bash scripts/stack.sh env --run-dir "$RUN")"

@@ -78,3 +78,20 @@ port_owner() {
 }
 
 port_free() { python3 "$ML_ROOT/scripts/ports.py" check "$1" >/dev/null 2>&1; }
+
+# Benchmarks: builds the release binaries unless MARKETLENS_BIN names them already, and exports their paths.
+bench_release_binaries() {
+    [[ -n "${MARKETLENS_BIN:-}" ]] && return 0
+    log "building (release)"
+    swift build -c release >&2 || die "swift build -c release failed"
+    local bin_path
+    bin_path="$(swift build -c release --show-bin-path)"
+    export MARKETLENS_BIN="$bin_path/marketlens" UPSTREAM_SIM_BIN="${UPSTREAM_SIM_BIN:-$bin_path/upstream-sim}"
+}
+
+# Benchmarks: a throw-away run directory in RUN (prefix $1) whose stack is torn down when the script exits.
+bench_run_dir() {
+    RUN="$(mktemp -d "/tmp/$1.XXXXXX")"
+    chmod 755 "$RUN"
+    trap 'bash scripts/stack.sh down --test --run-dir "$RUN" >/dev/null 2>&1 || warn "teardown failed: $RUN"' EXIT
+}
