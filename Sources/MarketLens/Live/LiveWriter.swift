@@ -150,16 +150,13 @@ struct LiveWriterState {
     /// empty (so a slow viewer's backlog stays in its bounded relay queue).
     private mutating func advance(_ viewer: LiveViewer) {
         guard !viewer.isFinished else { return }
-        let room = !viewer.hasOutput && !viewer.catchingUp && !viewer.ending
+        let room = viewer.isIdle
         if room && viewer.moreToCatchUp {
             catchUp(viewer)
             return
         }
         switch viewer.relay.take(taking: room) {
-        case .closed:
-            finish(viewer)
-            return
-        case .overflow:
+        case .closed, .overflow:
             finish(viewer)
             return
         case .resync:
@@ -282,7 +279,7 @@ final class LiveViewer {
     }
 
     var hasOutput: Bool { outboxStart < outbox.count }
-    /// Nothing to write and nothing being read: a heartbeat may go out.
+    /// Nothing to write, nothing being read, not ending: new events or a heartbeat may go out.
     var isIdle: Bool { !hasOutput && !catchingUp && !ending }
 
     func queue(_ bytes: [UInt8]) { outbox += bytes }
