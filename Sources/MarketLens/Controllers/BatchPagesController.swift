@@ -157,9 +157,10 @@ enum BatchPagesController {
         ])
     }
 
-    /// Domains typed one per line (commas and spaces also separate them).
+    /// Domains typed one per line (commas and spaces also separate them). Browsers send a textarea's line
+    /// breaks as CRLF, which Swift reads as one `Character` that is neither "\r" nor "\n": hence `isNewline`.
     static func domainEntries(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+        text.split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
     }
 
     static func row(for result: DomainResult, threshold: Double) -> [String: Any] {
