@@ -9,7 +9,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import urllib.parse
@@ -19,19 +18,7 @@ import pytest
 
 from .helpers import curl, run_dir
 from .live_helpers import make_report
-
-
-def url(path: str) -> str:
-    return os.environ["MARKETLENS_URL"].rstrip("/") + path
-
-
-def psql(sql: str, **variables: str) -> str:
-    args = ["psql", os.environ["DATABASE_URL"], "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"]
-    for name, value in variables.items():
-        args += ["-v", f"{name}={value}"]
-    proc = subprocess.run(args, input=sql, capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
+from .report_flow_helpers import psql, url
 
 
 CONTENT = """# Quillwork Market Research Report
