@@ -127,6 +127,7 @@ def test_a_finished_public_batch_is_listed_on_the_batch_page_and_an_unlisted_one
     # The unlisted batch is still there for whoever has its link.
     browser.navigate(f"{base()}/batch/{secret_id}")
     assert "adyen.com" in browser.evaluate("document.body.innerText")
+    assert "unlisted: only people with this link see it" in browser.evaluate("document.body.innerText")
     assert not browser.exceptions, browser.exceptions
 
 

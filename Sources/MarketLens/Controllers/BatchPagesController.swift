@@ -67,6 +67,7 @@ enum BatchPagesController {
                 "id": batch.publicID, "goal": batch.researchGoal, "depth": batch.searchDepth,
                 "processor": batch.processor, "threshold": format(batch.confidenceThreshold),
                 "maxParallel": batch.maxParallel, "status": document.status, "error": document.error ?? "",
+                "unlisted": batch.visibility != "public",
                 "running": !(document.status == "completed" || document.status == "failed"),
                 "completed": document.status == "completed", "failed": document.status == "failed",
                 "finished": finished, "total": document.results.count, "percent": percent,

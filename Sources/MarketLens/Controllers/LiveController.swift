@@ -5,9 +5,10 @@ import Web
 /// `GET /reports/{id}/events` (and `/api/v1/…`): the live event stream (product.md §8); `GET /reports/{id}`:
 /// the live progress page.
 enum LiveController {
-    /// The event stream. An unknown (or hidden, see `ReportAccess`) report is a JSON error before any stream; when the process is at its
-    /// stream cap or the database cannot be read in time, a 200 stream carrying only `retry:` (a browser's
-    /// `EventSource` gives up for good on any other status, but retries after a clean end).
+    /// The event stream. A report a visitor may not see (unknown or hidden: `ReportAccess`) is a JSON error
+    /// before any stream; when the process is at its stream cap or the database cannot be read in time, a 200
+    /// stream carrying only `retry:` (a browser's `EventSource` gives up for good on any other status, but
+    /// retries after a clean end).
     @Sendable static func events(_ request: Request, _ context: RequestContext) throws -> Response {
         let hub = context.app.relayHub
         let publicID = request.parameters["id"] ?? ""

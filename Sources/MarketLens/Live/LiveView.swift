@@ -50,7 +50,7 @@ enum LiveView {
     }
 
     /// The template values.
-    static func page(report: Report, snapshot: Snapshot, csrfToken: String, now: Date = Date()) -> [String: Any] {
+    static func page(report: Report, snapshot: Snapshot, csrfToken: String) -> [String: Any] {
         let progress = snapshot.progress
         let percent = min(100, max(0, progress?.progress ?? report.progressMeter))
         let considered = progress?.sourcesConsidered ?? report.sourcesConsidered
@@ -59,7 +59,7 @@ enum LiveView {
         let failed = report.status == .failed || report.status == .cancelled
         let label = report.region.isEmpty ? report.industry : "\(report.industry) – \(report.region)"
         // Counted from the request, which is what the visitor has been waiting for; the script keeps it ticking.
-        let elapsed = max(0, Int(now.timeIntervalSince(report.createdAt)))
+        let elapsed = max(0, Int(Date().timeIntervalSince(report.createdAt)))
         return [
             "elapsedSeconds": elapsed,
             "elapsed": elapsedText(seconds: elapsed),
