@@ -83,6 +83,7 @@ final class DetachedSlotBody: DetachedBody {
 
     var isWritable: Bool { request.isWritable }
     var writeChunkBytes: Int { DetachedRequest.safeWriteBytes }
+    var isPeerClosed: Bool { request.isPeerClosed }
 
     func close() { request.finish() }
 }

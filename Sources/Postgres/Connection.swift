@@ -32,6 +32,18 @@ public final class Connection {
     /// True while libpq believes the connection is usable (a dead server is noticed on the next call).
     public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
+    /// Whether the session is still there as far as can be told without sending anything. A server that ended
+    /// the session (restart, `pg_terminate_backend`) has left its goodbye and end-of-file on the socket; reading
+    /// them marks the connection lost, so a statement is never sent down a dead connection that looked fine.
+    public var isAlive: Bool {
+        guard isConnected else { return false }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) > 0 else { return true }
+        return PQconsumeInput(handle) == 1 && isConnected
+    }
+
     /// The server process id of this session (for `pg_terminate_backend`, or to skip one's own notifications).
     public var backendPID: Int32 { PQbackendPID(handle) }
 

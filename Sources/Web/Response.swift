@@ -31,6 +31,14 @@ public protocol DetachedBody: AnyObject, Sendable {
     var writeChunkBytes: Int { get }
     /// Ends the response. Idempotent.
     func close()
+    /// True once the web server closed its end (the visitor left): a stream that only relays, such as the
+    /// console's, stops its upstream read at once instead of at its next write.
+    var isPeerClosed: Bool { get }
+}
+
+extension DetachedBody {
+    /// By default a departure is noticed at the next write.
+    public var isPeerClosed: Bool { false }
 }
 
 /// Thrown by a `BodyWriter` when the client disconnected.

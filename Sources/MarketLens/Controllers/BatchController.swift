@@ -6,8 +6,12 @@ import Web
 enum BatchController {
     /// `POST /research/batch/stream`: validate (422 before any stream), store the batch, stream its events.
     @Sendable static func stream(_ request: Request, _ context: RequestContext) throws -> Response {
+        // A client at its stream cap is refused before a batch it could not watch is created.
+        if let refusal = context.app.relayHub.refusal(for: request.remoteAddress) {
+            return LiveStream.refusal(refusal, request, retryMilliseconds: context.app.relayHub.settings.shedRetryMilliseconds)
+        }
         let batch = try create(request, context)
-        return streamResponse(batch, resumeAfter: nil, context)
+        return streamResponse(batch, resumeAfter: nil, request, context)
     }
 
     /// `POST /research/batch`: the same research, answered once as JSON when it has finished (202 with the
@@ -49,7 +53,7 @@ enum BatchController {
             }
             resume = value
         }
-        return streamResponse(batch, resumeAfter: resume, context)
+        return streamResponse(batch, resumeAfter: resume, request, context)
     }
 
     static func create(_ request: Request, _ context: RequestContext) throws -> BatchRecord {
@@ -71,22 +75,19 @@ enum BatchController {
 
     static func find(_ request: Request, _ context: RequestContext) throws -> BatchRecord {
         guard let id = request.parameters["id"],
-              let batch = try context.database.withConnection({ try BatchStore.find(publicID: id, on: $0) })
+              let batch = try context.database.withConnection(readOnly: true, { try BatchStore.find(publicID: id, on: $0) })
         else { throw HTTPError.notFound("No batch with this id.") }
         return batch
     }
 
-    static func streamResponse(_ batch: BatchRecord, resumeAfter: Int?, _ context: RequestContext) -> Response {
-        let streamer = BatchStreamer(batch: batch, databaseURL: context.app.configuration.databaseURL,
-                                     settings: context.app.batchSettings, resumeAfter: resumeAfter,
-                                     logger: context.logger)
-        return BatchStreamer.response({ writer in
-            do {
-                try streamer.run(writer)
-            } catch is ClientGone {
-                return
-            }
-        }, batchID: batch.publicID)
+    /// The seed's stream of `batch`: `connected` written here, then handed to the process's live writer (no
+    /// thread, no connection per viewer).
+    static func streamResponse(_ batch: BatchRecord, resumeAfter: Int?, _ request: Request,
+                               _ context: RequestContext) -> Response {
+        let hub = context.app.relayHub
+        return BatchStreamer.stream(batch, resumeAfter: resumeAfter, hub: hub, client: request.remoteAddress,
+                                    settings: context.app.batchSettings)
+            .response { LiveStream.refusal($0, request, retryMilliseconds: hub.settings.shedRetryMilliseconds) }
     }
 }
 

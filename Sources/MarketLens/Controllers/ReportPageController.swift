@@ -43,7 +43,7 @@ enum ReportPageController {
     ) throws -> Response {
         let notFound = HTTPError.notFound("There is no report at this address.")
         guard let slug = request.parameters["slug"], ReaderLinks.isValidSlug(slug) else { throw notFound }
-        let version = try context.database.withConnection { connection in
+        let version = try context.database.withConnection(readOnly: true) { connection in
             try connection.queryFirst(
                 """
                 SELECT id, visibility, completed_at FROM reports
@@ -60,7 +60,7 @@ enum ReportPageController {
             return ReaderCaching.notModified(etag: etag, cacheControl: cacheControl)
         }
         let text = try context.app.reportRenderCache.text(key: ReportRenderCache.Key(id: id, etag: etag)) {
-            let report = try context.database.withConnection { try ReportStore.find(id: id, on: $0) }
+            let report = try context.database.withConnection(readOnly: true) { try ReportStore.find(id: id, on: $0) }
             guard let report, report.status == .completed, !report.hidden else { throw notFound }
             return try render(report)
         }
