@@ -40,7 +40,7 @@ final class LiveHarness: @unchecked Sendable {
         app = try MarketLensApp(configuration: configuration, logger: logger, live: settings, batch: batch)
         socketPath = FastCGIClient.temporarySocketPath()
         // Only the live fan-out: the report and batch monitors have nothing to do in these tests.
-        let services = app.relayHub.services
+        let services = app.relayHub.services + app.consoleStreams.services + app.batchWaits.services
         worker = Worker(
             configuration: WorkerConfiguration(
                 socketPath: socketPath, threads: threads, shutdownGracePeriod: .seconds(5), handlesSignals: false,

@@ -1,13 +1,16 @@
 """Held event streams cost no request thread and no database connection (issue 11): 200 viewers of one batch's
 events and 200 console event relays held open through nginx, while pages still answer at once and the workers'
-threads and PostgreSQL connections stay where they were. (The test stack allows 1,000 streams per client
-address; the cap itself is tested in Swift, LiveStreamTests.)"""
+threads and PostgreSQL connections stay where they were (the test stack allows 1,000 streams per client
+address; the cap itself is tested in Swift, LiveStreamTests); and a PostgreSQL restart while pages, creations
+and streams are in use answers no 500."""
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import http.client
 import json
 import os
+import re
 import secrets
 import ssl
 import subprocess
@@ -17,10 +20,14 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+import requests
+import urllib3
 
-from .helpers import curl, run_dir, worker_pids
+from .helpers import curl, wait_for, worker_pids
 from .live_helpers import psql
 from .test_console import CONSOLE, call, oauth_key, origin  # noqa: F401  (the fixture is used by name)
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 VIEWERS = 200
 
@@ -141,3 +148,87 @@ def test_held_batch_and_console_viewers_leave_pages_fast_and_resources_flat(stac
         for held in streams:
             held.close()
 
+
+
+def restart_postgres() -> None:
+    """A fast shutdown (every session is terminated, as in a real restart) and a start, as the stack runs it."""
+    data, port = os.environ["POSTGRES_DATA"], os.environ["POSTGRES_PORT"]
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run(["bash", str(root / "scripts/postgres.sh"), "stop", data, port], check=True, capture_output=True)
+    time.sleep(1)
+    subprocess.run(["bash", str(root / "scripts/postgres.sh"), "start", data, port], check=True, capture_output=True)
+
+
+def test_a_database_restart_is_invisible_to_visitors(stack):
+    """Pages, report creations and streams in use while PostgreSQL restarts: no 500 at any time (503 with
+    Retry-After only while it is down), and afterwards every request thread answers 200 at once, although
+    each one's connection was closed by the restart."""
+    from .report_flow_helpers import Visitor
+
+    stack = stack.rstrip("/")
+    batch = held_batch()
+    warm_up()
+    held = hold(10, f"/research/batch/{batch}/events")
+    statuses: collections.Counter = collections.Counter()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def load(creator: bool) -> None:
+        visitor = Visitor()
+        created = 0
+        try:
+            while not stop.is_set():
+                replies = [curl(stack + path, timeout=20) for path in ("/", "/library", f"/research/batch/{batch}")]
+                if creator and created < 2:
+                    home = visitor.get("/")
+                    token = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
+                    if token:
+                        created += 1
+                        replies.append(visitor.post_form(
+                            {"industry": "Cold-chain logistics", "region": "Europe", "fresh": "1"}, token=token.group(1)))
+                with lock:
+                    for reply in replies:
+                        statuses[reply.status] += 1
+                        if reply.status == 503:
+                            assert reply.headers.get("retry-after"), reply.text[:200]
+        finally:
+            visitor.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        running = [pool.submit(load, index < 2) for index in range(6)]
+        time.sleep(1)
+        restart_postgres()
+        time.sleep(2)
+        stop.set()
+        for future in running:
+            future.result()
+    for stream in held:
+        stream.close()
+    assert statuses[500] == 0 and not [s for s in statuses if s >= 500 and s != 503], statuses
+
+    # Afterwards: every request thread of both workers meets its closed connection; none of them may fail,
+    # neither a read (retried) nor a write (a batch created; its connection is replaced before it is sent).
+    restart_postgres()
+    body = {"research_goal": "Find fintech companies", "company_domains": ["stripe.com"], "search_depth": "quick",
+            "max_parallel_searches": 5, "confidence_threshold": 0.7}
+
+    def create() -> int:
+        response = requests.post(stack + "/research/batch/stream", json=body, stream=True, verify=False,
+                                 timeout=(5, 20))
+        response.close()
+        return response.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+        created = list(pool.map(lambda _: create(), range(64)))
+        after = list(pool.map(lambda _: curl(stack + "/library", timeout=20).status, range(200)))
+    assert created == [200] * 64, collections.Counter(created)
+    assert after == [200] * 200, collections.Counter(after)
+    # The batches created here finish before the next test needs the monitors.
+    assert wait_for(lambda: psql("SELECT count(*) FROM batches WHERE status IN ('queued', 'running') "
+                                 "AND lease_owner IS DISTINCT FROM 'held-by-test'") == "0", 120)
+    # A stream opened afterwards replays and goes on live.
+    viewer = HeldStream(f"/research/batch/{batch}/events", {})
+    try:
+        assert viewer.status == 200 and b"event: connected" in viewer.first
+    finally:
+        viewer.close()

@@ -17,21 +17,17 @@ enum BatchController {
     /// `POST /research/batch`: the same research, answered once as JSON when it has finished (202 with the
     /// batch's address if it takes longer than `MARKETLENS_BATCH_SYNC_WAIT_SECONDS`).
     @Sendable static func runSynchronously(_ request: Request, _ context: RequestContext) throws -> Response {
+        let hub = context.app.relayHub
+        let refused = { (refusal: RelayHub.Refusal) in
+            LiveStream.refusal(refusal, request, retryMilliseconds: hub.settings.shedRetryMilliseconds)
+        }
+        // The wait counts as an open stream of the client: refused before a batch it could not wait for exists.
+        if let refusal = hub.refusal(for: request.remoteAddress) { return refused(refusal) }
         let batch = try create(request, context)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: context.app.batchSettings.syncWait)
-        let listener = try? Connection(url: context.app.configuration.databaseURL)
-        try? listener?.listen("batch_events")
-        while clock.now < deadline {
-            if let current = try context.database.withConnection({ try BatchStore.find(publicID: batch.publicID, on: $0) }),
-               current.isFinished {
-                return try Response.json(try BatchDocument.load(current, context), status: 200)
-            }
-            if let listener {
-                _ = try? listener.waitForNotifications(timeout: 0.5)
-            } else {
-                Thread.sleep(forTimeInterval: 0.25)
-            }
+        // The request thread is free at once; the process's wait thread answers when the batch has finished.
+        if let waiting = context.app.batchWaits.response(
+            for: batch, client: request.remoteAddress, wait: context.app.batchSettings.syncWait) {
+            return waiting
         }
         return try Response.json(try BatchDocument.load(batch, context), status: 202)
             .addingHeader("Location", "/research/batch/\(batch.publicID)")
@@ -118,26 +114,28 @@ struct BatchDocument: Encodable {
     }
 
     static func load(_ batch: BatchRecord, _ context: RequestContext) throws -> BatchDocument {
-        try context.database.withConnection { connection in
-            let results = try BatchStore.results(of: batch.id, on: connection)
-            let row = try connection.queryFirst(
-                """
-                SELECT (metrics->>'upstream_errors')::int AS errors, status,
-                       extract(epoch FROM coalesce(completed_at, now()) - coalesce(started_at, created_at))::float8 AS elapsed
-                FROM batches WHERE id = \(batch.id)
-                """)
-            let report = BatchReport(results: results, threshold: batch.confidenceThreshold,
-                                     elapsed: try row?.double("elapsed") ?? 0,
-                                     upstreamErrors: try row?.optionalInt("errors") ?? 0)
-            let current = try BatchStore.find(publicID: batch.publicID, on: connection) ?? batch
-            return BatchDocument(
-                batchID: batch.publicID, status: current.status, researchGoal: batch.researchGoal,
-                searchDepth: batch.searchDepth, processor: batch.processor, maxParallelSearches: batch.maxParallel,
-                confidenceThreshold: batch.confidenceThreshold, createdAt: batchTimestamp(batch.createdAt),
-                completedAt: current.completedAt.map { batchTimestamp($0) }, error: current.error,
-                summary: report.summary, results: results, highConfidenceResults: report.highConfidence,
-                metrics: report.metrics, eventsURL: "/research/batch/\(batch.publicID)/events",
-                pageURL: "/batch/\(batch.publicID)")
-        }
+        try context.database.withConnection { connection in try load(batch, on: connection) }
+    }
+
+    static func load(_ batch: BatchRecord, on connection: Connection) throws -> BatchDocument {
+        let results = try BatchStore.results(of: batch.id, on: connection)
+        let row = try connection.queryFirst(
+            """
+            SELECT (metrics->>'upstream_errors')::int AS errors, status,
+                   extract(epoch FROM coalesce(completed_at, now()) - coalesce(started_at, created_at))::float8 AS elapsed
+            FROM batches WHERE id = \(batch.id)
+            """)
+        let report = BatchReport(results: results, threshold: batch.confidenceThreshold,
+                                 elapsed: try row?.double("elapsed") ?? 0,
+                                 upstreamErrors: try row?.optionalInt("errors") ?? 0)
+        let current = try BatchStore.find(publicID: batch.publicID, on: connection) ?? batch
+        return BatchDocument(
+            batchID: batch.publicID, status: current.status, researchGoal: batch.researchGoal,
+            searchDepth: batch.searchDepth, processor: batch.processor, maxParallelSearches: batch.maxParallel,
+            confidenceThreshold: batch.confidenceThreshold, createdAt: batchTimestamp(batch.createdAt),
+            completedAt: current.completedAt.map { batchTimestamp($0) }, error: current.error,
+            summary: report.summary, results: results, highConfidenceResults: report.highConfidence,
+            metrics: report.metrics, eventsURL: "/research/batch/\(batch.publicID)/events",
+            pageURL: "/batch/\(batch.publicID)")
     }
 }
