@@ -93,11 +93,12 @@ def database_connections() -> int:
                     "AND pid <> pg_backend_pid()"))
 
 
-def warm_up() -> None:
-    """Every request thread opens its database connection on its first page: make them all do it first."""
+def warm_up(batch: str) -> None:
+    """Every request thread opens its database connection on its first use: make them all do it first, on a
+    route no cache answers (more concurrent requests than the workers have threads)."""
     stack = os.environ["MARKETLENS_URL"].rstrip("/")
     with concurrent.futures.ThreadPoolExecutor(max_workers=80) as pool:
-        list(pool.map(lambda _: curl(stack + "/library", timeout=30), range(240)))
+        list(pool.map(lambda _: curl(stack + f"/research/batch/{batch}", timeout=30), range(320)))
 
 
 def pages_answer_at_once() -> list[float]:
@@ -119,7 +120,7 @@ def test_held_batch_and_console_viewers_leave_pages_fast_and_resources_flat(stac
     assert run.status == 202, run.text
     run_id = json.loads(run.body)["run_id"]
     batch = held_batch()
-    warm_up()
+    warm_up(batch)
     threads_before = worker_threads()
     connections_before = database_connections()
 
@@ -141,9 +142,11 @@ def test_held_batch_and_console_viewers_leave_pages_fast_and_resources_flat(stac
         assert max(times) < 1.0, times
         threads_with = worker_threads()
         connections_with = database_connections()
+        # 400 viewers; a few threads or connections may come and go meanwhile for runs that earlier tests
+        # started (the report monitor follows each on a thread with a connection of its own).
         for pid, count in threads_with.items():
-            assert count <= threads_before.get(pid, count) + 2, (threads_before, threads_with)
-        assert connections_with <= connections_before + 2, (connections_before, connections_with)
+            assert count <= threads_before.get(pid, count) + 4, (threads_before, threads_with)
+        assert connections_with <= connections_before + 4, (connections_before, connections_with)
     finally:
         for held in streams:
             held.close()
@@ -167,7 +170,7 @@ def test_a_database_restart_is_invisible_to_visitors(stack):
 
     stack = stack.rstrip("/")
     batch = held_batch()
-    warm_up()
+    warm_up(batch)
     held = hold(10, f"/research/batch/{batch}/events")
     statuses: collections.Counter = collections.Counter()
     lock = threading.Lock()
