@@ -37,10 +37,10 @@ def connections(database_url: str) -> int:
                                   "AND pid <> pg_backend_pid()"))
 
 
-async def wrk(url: str, seconds: int) -> tuple[float, float]:
-    """(requests per second, p99 ms) of wrk -t2 -c32 against url."""
+async def wrk(url: str, seconds: int, connections: int = 32) -> tuple[float, float]:
+    """(requests per second, p99 ms) of wrk -t2 -c<connections> against url."""
     process = await asyncio.create_subprocess_exec(
-        "wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", url,
+        "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     text = (await process.communicate())[0].decode()
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
@@ -126,6 +126,9 @@ async def main() -> None:
     def state() -> str:
         return f"threads {'/'.join(map(str, worker_threads(args.worker_pids)))}, PG connections {connections(db)}"
 
+    # Every request thread opens its database connection on first use: let all of them do it before the idle
+    # figures, on a route no cache answers, so the connection count compares like with like.
+    await wrk(origin + f"/research/batch/{batch_public}", 3, connections=80)
     idle = {path: await wrk(origin + path, args.seconds) for path in ("/", "/library")}
     rows.append(("idle", 0, idle, state()))
 
