@@ -67,6 +67,19 @@ public final class DetachedRequest: Sendable {
         return entry.revents != 0
     }
 
+    /// Linux's `POLLRDHUP` (a GNU extension Glibc's module map does not export).
+    private static let pollReadHangUp: Int16 = 0x2000
+
+    /// True once the web server closed the connection (nginx does when the visitor leaves). The request was
+    /// read completely before it was detached, so a readable socket with nothing to read means end of file.
+    public var isPeerClosed: Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN) | Self.pollReadHangUp, revents: 0)
+        guard poll(&entry, 1, 0) > 0 else { return false }
+        if entry.revents & (Self.pollReadHangUp | Int16(POLLHUP) | Int16(POLLERR)) != 0 { return true }
+        var byte: UInt8 = 0
+        return recv(descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) == 0
+    }
+
     /// Ends the response (`FCGX_Finish_r`: flushes, sends END_REQUEST, closes the connection). Idempotent.
     ///
     /// The read side is shut first: libfcgi's close otherwise lingers up to 2 s until the web server closes its

@@ -30,6 +30,12 @@ enum ResponseWriter {
             } catch {
                 logger.error("stream producer failed", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
             }
+        case .later(let answer):
+            guard let request = slot.detach() else {
+                try? slot.write(ResponseHead.encode(status: 503, headers: ["Content-Length": "0"]))
+                return 503
+            }
+            answer(DetachedSlotBody(request: request, headers: headers))
         }
         return status
     }
@@ -68,8 +74,13 @@ final class SlotBodyWriter: BodyWriter {
 /// A response that left its request thread: any transport failure means the client is gone.
 final class DetachedSlotBody: DetachedBody {
     private let request: DetachedRequest
+    /// Headers the request thread set on a response answered later (`respond`).
+    private let headers: HTTPHeaders
 
-    init(request: DetachedRequest) { self.request = request }
+    init(request: DetachedRequest, headers: HTTPHeaders = [:]) {
+        self.request = request
+        self.headers = headers
+    }
 
     deinit { request.finish() }
 
@@ -83,6 +94,16 @@ final class DetachedSlotBody: DetachedBody {
 
     var isWritable: Bool { request.isWritable }
     var writeChunkBytes: Int { DetachedRequest.safeWriteBytes }
+    var isPeerClosed: Bool { request.isPeerClosed }
 
     func close() { request.finish() }
+
+    func respond(status: Int, headers extra: HTTPHeaders, body: [UInt8]) throws {
+        var all = headers
+        for (name, value) in extra { all[name] = value }
+        if !ResponseHead.forbidsBody(status) { all["Content-Length"] = String(body.count) }
+        defer { request.finish() }
+        try write(ResponseHead.encode(status: status, headers: all) + (ResponseHead.forbidsBody(status) ? [] : body))
+        try flush()
+    }
 }

@@ -19,21 +19,27 @@ public struct MarketLensApp: RequestHandlerFactory {
     let homeLists = RefreshingCache<ReportLists>(ttl: .seconds(2))
     /// The process's live fan-out: one listener for every open event stream (see `RelayHub`).
     public let relayHub: RelayHub
+    /// The process's console event relays: one thread and one libcurl multi handle for all of them.
+    public let consoleStreams: ConsoleStreams
+    /// The process's waits of the synchronous `POST /research/batch`: one thread for all of them.
+    public let batchWaits: BatchWaits
     let router: Router<RequestContext>
     let errors: ErrorResponder
 
     /// Loads templates and builds the routes; throws when templates are missing or invalid.
     public init(configuration: AppConfiguration, worker: String = "0", logger: Logger,
-                live: LiveSettings? = nil) throws {
+                live: LiveSettings? = nil, batch: BatchSettings? = nil) throws {
         self.configuration = configuration
         relayHub = RelayHub(
             databaseURL: configuration.databaseURL,
             settings: live ?? LiveSettings(environment: ProcessInfo.processInfo.environment),
             logger: logger)
         self.logger = logger
+        consoleStreams = ConsoleStreams(hub: relayHub, logger: logger)
+        batchWaits = BatchWaits(hub: relayHub, logger: logger)
         renderer = try PageRenderer(directory: configuration.templatesDirectory)
         metrics = RequestMetrics(worker: worker)
-        batchSettings = BatchSettings(environment: ProcessInfo.processInfo.environment)
+        batchSettings = batch ?? BatchSettings(environment: ProcessInfo.processInfo.environment)
         router = Routes.make()
         errors = ErrorResponder(pageRenderer: ErrorPages(renderer: renderer), logger: logger)
     }
@@ -41,10 +47,10 @@ public struct MarketLensApp: RequestHandlerFactory {
     public func makeHandler() throws -> any RequestHandler { RequestThread(app: self) }
 
     /// The per-process background services, each run on a dedicated thread by the worker: the relay hub's
-    /// listener and replay threads (live streams), the report monitor (follows runs, finishes reports, sends
+    /// listener, writer and replay threads (live streams), the console's relay thread, the synchronous batch requests' wait thread, the report monitor (follows runs, finishes reports, sends
     /// queued e-mail) and the batch monitor (owns running batches). Read once per worker process.
     public var backgroundServices: [any BackgroundService] {
-        relayHub.services
+        relayHub.services + consoleStreams.services + batchWaits.services
             + [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger),
                BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger)]
     }

@@ -32,6 +32,23 @@ public final class Connection {
     /// True while libpq believes the connection is usable (a dead server is noticed on the next call).
     public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
+    /// Whether the session is still there as far as can be told without sending anything (call it between
+    /// statements). A server that ended the session (restart, `pg_terminate_backend`) has left its goodbye (an
+    /// `ErrorResponse`, type byte `E`) and end-of-file on the socket, which libpq would only notice once a
+    /// statement was sent; seeing them here means a statement is never sent down a dead connection.
+    public var isAlive: Bool {
+        guard isConnected else { return false }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) > 0 else { return true }
+        var first: UInt8 = 0
+        let peeked = recv(socket, &first, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        if peeked == 0 || first == UInt8(ascii: "E") { return false }
+        // Anything else unprompted (a notification, a notice, a parameter change) is read and kept for later.
+        return PQconsumeInput(handle) == 1 && isConnected
+    }
+
     /// The server process id of this session (for `pg_terminate_backend`, or to skip one's own notifications).
     public var backendPID: Int32 { PQbackendPID(handle) }
 

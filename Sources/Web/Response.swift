@@ -31,6 +31,19 @@ public protocol DetachedBody: AnyObject, Sendable {
     var writeChunkBytes: Int { get }
     /// Ends the response. Idempotent.
     func close()
+    /// True once the web server closed its end (the visitor left): a stream that only relays, such as the
+    /// console's, stops its upstream read at once instead of at its next write.
+    var isPeerClosed: Bool { get }
+    /// For a response detached before its head was written (`ResponseBody.later`): writes the whole response
+    /// (status, headers on top of those the request thread added, body) and ends it. Throws `ClientGone`.
+    func respond(status: Int, headers: HTTPHeaders, body: [UInt8]) throws
+}
+
+extension DetachedBody {
+    /// By default a departure is noticed at the next write.
+    public var isPeerClosed: Bool { false }
+    /// By default a body cannot take a whole response (only transports whose head is not written yet can).
+    public func respond(status: Int, headers: HTTPHeaders, body: [UInt8]) throws { throw ClientGone() }
 }
 
 /// Thrown by a `BodyWriter` when the client disconnected.
@@ -38,10 +51,13 @@ public struct ClientGone: Error, Sendable {
     public init() {}
 }
 
-/// The body of a response: bytes known up front, or a producer that streams (SSE) on the request's own thread.
+/// The body of a response: bytes known up front, a producer that streams (SSE) on the request's own thread, or
+/// an answer given later by another thread: `later` receives the response detached before anything was written
+/// and answers it whole with `DetachedBody.respond` (a request that waits for something costs no thread).
 public enum ResponseBody {
     case bytes([UInt8])
     case stream((any BodyWriter) throws -> Void)
+    case later((any DetachedBody) -> Void)
 }
 
 /// One HTTP response. Not `Sendable`: it is produced and written on the same request thread.

@@ -6,27 +6,6 @@ import TestSupport
 import Web
 @testable import MarketLens
 
-/// Captures a stream; `flush` reports the client gone once `stop` says so.
-final class CapturingWriter: BodyWriter {
-    var text = ""
-    let stop: (String) -> Bool
-    init(stop: @escaping (String) -> Bool) { self.stop = stop }
-    func write(_ bytes: [UInt8]) throws { text += String(decoding: bytes, as: UTF8.self) }
-    func flush() throws { if stop(text) { throw ClientGone() } }
-
-    /// (id, event, data) of every event written.
-    var events: [(id: String, event: String, data: String)] {
-        text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { block in
-            var fields: [String: String] = [:]
-            for line in block.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
-                fields[parts[0]] = parts.count > 1 ? String(parts[1].dropFirst()) : ""
-            }
-            return (fields["id"] ?? "", fields["event"] ?? "", fields["data"] ?? "")
-        }
-    }
-}
-
 @Suite(.enabled(if: TestDatabase.isEnabled, "needs TEST_DATABASE_URL"))
 struct BatchLedgerTests {
     let request = BatchRequest(researchGoal: "Find fintech companies using AI", companyDomains: ["stripe.com", "paypal.com"],
@@ -38,18 +17,24 @@ struct BatchLedgerTests {
         return settings
     }
 
+    /// The batch's event stream as a client reads it from an in-process worker (the live writer serves it).
+    func stream(_ batch: BatchRecord, _ harness: LiveHarness, resumeAfter: Int? = nil,
+                until: ((SSEClient) -> Bool)? = nil) throws -> SSEClient {
+        let client = try harness.open(batch.publicID, lastEventID: resumeAfter,
+                                      path: "/research/batch/\(batch.publicID)/events")
+        if let until { try client.read(until: until) } else { try client.readToEnd() }
+        return client
+    }
+
     @Test func idleStreamSendsHeartbeatsWithTheLastIDUntilTheClientLeaves() throws {
-        try MigratedDatabase.with { url in
-            let connection = try Connection(url: url)
+        try LiveHarness.with(batch: settings(heartbeat: .milliseconds(150))) { harness in
+            let connection = try Connection(url: harness.databaseURL)
             let batch = try BatchStore.create(request, on: connection)
-            let writer = CapturingWriter { $0.components(separatedBy: "event: heartbeat").count > 3 }
-            let streamer = BatchStreamer(batch: batch, databaseURL: url, settings: settings(heartbeat: .milliseconds(150)),
-                                         resumeAfter: nil, logger: Logger(label: "test"))
             let started = ContinuousClock.now
-            #expect(throws: ClientGone.self) { try streamer.run(writer) }
+            let client = try stream(batch, harness) { $0.events.filter { $0.event == "heartbeat" }.count >= 3 }
             #expect(ContinuousClock.now - started >= .milliseconds(400))
-            #expect(writer.text.hasPrefix("id: 0\nretry: 1000\nevent: connected\ndata: {\"message\":\"Research pipeline connected\""))
-            let events = writer.events
+            #expect(client.rawBody.hasPrefix("id: 0\nretry: 1000\nevent: connected\ndata: {\"message\":\"Research pipeline connected\""))
+            let events = client.events.map { (id: $0.id ?? "", event: $0.event ?? "", data: $0.data) }
             #expect(events.map(\.event) == ["connected", "pipeline_start", "heartbeat", "heartbeat", "heartbeat"])
             #expect(events.map(\.id) == ["0", "1", "1", "1", "1"])
             #expect(events[2].data.hasPrefix("{\"timestamp\":") && events[2].data.hasSuffix("\"message\":\"Connection alive\"}"))
@@ -57,7 +42,8 @@ struct BatchLedgerTests {
     }
 
     @Test func claimsRecordsResultsAndFinishesExactlyOnce() throws {
-        try MigratedDatabase.with { url in
+        try LiveHarness.with { harness in
+            let url = harness.databaseURL
             let connection = try Connection(url: url)
             let batch = try BatchStore.create(request, on: connection)
             var configuration = try AppConfiguration(environment: ["DATABASE_URL": url])
@@ -102,30 +88,24 @@ struct BatchLedgerTests {
             #expect(results.map(\.status) == ["completed", "failed"] && results[0].confidence == 0.92)
 
             // A finished stream replays everything, or resumes exactly after Last-Event-ID, then ends.
-            let full = CapturingWriter { _ in false }
-            try BatchStreamer(batch: batch, databaseURL: url, settings: settings(), resumeAfter: nil,
-                              logger: Logger(label: "test")).run(full)
-            #expect(full.events.map(\.id) == (0...13).map(String.init))
-            let resumed = CapturingWriter { _ in false }
-            try BatchStreamer(batch: batch, databaseURL: url, settings: settings(), resumeAfter: 9,
-                              logger: Logger(label: "test")).run(resumed)
-            #expect(resumed.events.map(\.id) == ["9", "10", "11", "12", "13"])
+            let full = try stream(batch, harness)
+            #expect(full.events.map { $0.id ?? "" } == (0...13).map(String.init))
+            let resumed = try stream(batch, harness, resumeAfter: 9)
+            #expect(resumed.events.map { $0.id ?? "" } == ["9", "10", "11", "12", "13"])
             #expect(resumed.events.dropFirst().map(\.data) == full.events.suffix(4).map(\.data))
         }
     }
 
     @Test func failingABatchEndsTheStreamWithStreamError() throws {
-        try MigratedDatabase.with { url in
-            let connection = try Connection(url: url)
+        try LiveHarness.with { harness in
+            let connection = try Connection(url: harness.databaseURL)
             let batch = try BatchStore.create(request, on: connection)
             try connection.execute("UPDATE batches SET lease_owner = 'a', lease_expires_at = now() + interval '1 minute', status = 'running' WHERE id = \(batch.id)")
             let ledger = BatchLedger(batchID: batch.id, owner: "a", connection: connection)
             try ledger.fail("Parallel refused the request (401): Invalid API key")
             #expect(throws: BatchLedger.LeaseLost.self) { try ledger.fail("again") }
-            let writer = CapturingWriter { _ in false }
-            try BatchStreamer(batch: batch, databaseURL: url, settings: settings(), resumeAfter: nil,
-                              logger: Logger(label: "test")).run(writer)
-            #expect(writer.events.map(\.event) == ["connected", "pipeline_start", "stream_error"])
+            let writer = try stream(batch, harness)
+            #expect(writer.events.map { $0.event ?? "" } == ["connected", "pipeline_start", "stream_error"])
             #expect(writer.events[2].data.hasPrefix("{\"message\":\"Stream ended due to error\",\"error\":\"Parallel refused the request (401): Invalid API key\""))
             #expect(try BatchStore.find(publicID: batch.publicID, on: connection)?.status == "failed")
         }

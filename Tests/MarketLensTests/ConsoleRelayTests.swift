@@ -12,7 +12,9 @@ struct ConsoleRelayTests {
     @Test func createGetAndFollowARunWithoutLoggingTheKey() throws {
         let sim = try ConsoleSim()
         let logs = LogCapture()
-        let relay = ConsoleRelay(baseURL: sim.url, logger: logs.logger)
+        let relays = ConsoleRelayThread()
+        var relay = ConsoleRelay(baseURL: sim.url, logger: logs.logger)
+        relay.streams = relays.streams
         let body = #"""
             {"input":"EU cold-chain logistics market","processor":"lite","enable_events":true,
              "task_spec":{"output_schema":{"type":"json","json_schema":{"type":"object","properties":{"size":{"type":"string"}},"required":["size"],"additionalProperties":false}}},
@@ -45,6 +47,8 @@ struct ConsoleRelayTests {
         }
         let writer = ConsoleRecordingWriter()
         try produce(writer)
+        #expect(relays.hub.openStreams == 1, "the relay left the request thread and holds one stream slot")
+        #expect(relays.waitUntilIdle(timeout: 30))
         // The whole run, to its terminal state with the JSON output.
         #expect(writer.text.contains("event: task_run.state"))
         #expect(writer.text.contains(#""status":"completed""#))
@@ -99,8 +103,15 @@ struct ConsoleRelayTests {
         for line in logs.lines { #expect(!line.contains(wrongKey) && !line.contains(sim.apiKey), "leak: \(line)") }
     }
 
+    /// Hands an event stream of `runID` (read from `url` when given) to a relay thread, as the request thread does.
+    func relayEvents(_ relays: ConsoleRelayThread, _ relay: ConsoleRelay, runID: String, key: String, url: String? = nil,
+                     to writer: ConsoleRecordingWriter) throws {
+        try relays.streams.relay(relay.eventsRequest(runID: runID, key: key, url: url), client: "127.0.0.1", to: writer)
+    }
+
     @Test func aDepartedViewerStopsTheUpstreamRead() throws {
         let sim = try ConsoleSim()
+        let relays = ConsoleRelayThread()
         let relay = ConsoleRelay(baseURL: sim.url, logger: LogCapture().logger)
         let created = relay.respond(
             to: ConsoleRequests.make(
@@ -111,30 +122,34 @@ struct ConsoleRelayTests {
         let writer = ConsoleRecordingWriter()
         writer.leaveWhen = { $0.contains("task_run.state") }
         let started = ContinuousClock.now
-        relay.pumpEvents(runID: id, key: sim.apiKey, to: writer)
+        try relayEvents(relays, relay, runID: id, key: sim.apiKey, to: writer)
         // The run lasts 30 s of real time at this scale; leaving must end the relay long before.
+        #expect(relays.waitUntilIdle(timeout: 8))
         #expect(started.duration(to: .now) < .seconds(8))
         #expect(writer.text.contains("task_run.state"))
     }
 
     @Test func aQuietStreamGetsHeartbeatsAndNoticesTheViewerLeaving() throws {
         let server = try TestHTTPServer.shared()
-        var relay = ConsoleRelay(baseURL: server.baseURL, logger: LogCapture().logger)
-        relay.heartbeat = .seconds(1)
+        let relays = ConsoleRelayThread(heartbeatSeconds: 1)
+        let relay = ConsoleRelay(baseURL: server.baseURL, logger: LogCapture().logger)
         let writer = ConsoleRecordingWriter()
         writer.leaveWhen = { $0.components(separatedBy: ": keep-alive").count > 3 }
         let started = ContinuousClock.now
         // `/stall` sends its head and one comment, then nothing for 60 s.
-        relay.pumpEvents(runID: "trun_x", key: "k-12345678", to: writer, url: server.url("/stall?for=60"))
+        try relayEvents(relays, relay, runID: "trun_x", key: "k-12345678", url: server.url("/stall?for=60"), to: writer)
+        #expect(relays.waitUntilIdle(timeout: 15))
         #expect(started.duration(to: .now) < .seconds(15))
         #expect(writer.text.contains(": keep-alive\n\n"))
     }
 
     @Test func aStreamCutByUpstreamEndsWithARelayErrorEvent() throws {
         let server = try TestHTTPServer.shared()
+        let relays = ConsoleRelayThread()
         let relay = ConsoleRelay(baseURL: server.baseURL, logger: LogCapture().logger)
         let writer = ConsoleRecordingWriter()
-        relay.pumpEvents(runID: "trun_x", key: "k-12345678", to: writer, url: server.url("/status/503"))
+        try relayEvents(relays, relay, runID: "trun_x", key: "k-12345678", url: server.url("/status/503"), to: writer)
+        #expect(relays.waitUntilIdle(timeout: 15))
         #expect(writer.text.contains("event: error"))
         #expect(writer.text.contains(#""relay":true"#))
     }

@@ -4,6 +4,7 @@ import Logging
 import Testing
 import TestSupport
 import Web
+@testable import MarketLens
 
 /// An `upstream-sim` for one console test, started from `UPSTREAM_SIM_BIN` (default `.build/debug/upstream-sim`)
 /// with its own distinctive API key, so a leak of that key anywhere is unmistakable.
@@ -29,28 +30,74 @@ final class ConsoleSim {
     }
 }
 
-/// A `BodyWriter` that keeps what is written and, after `failAfter` flushes, acts like a departed client.
-final class ConsoleRecordingWriter: BodyWriter {
-    private(set) var bytes: [UInt8] = []
-    private(set) var flushes = 0
+/// A response that keeps what is written and, after `failAfter` flushes or once `leaveWhen` holds, acts like a
+/// departed client (its writes fail and `isPeerClosed` says so). It can be detached: the console's relay thread
+/// then writes it, hence the lock.
+final class ConsoleRecordingWriter: BodyWriter, DetachedBody, @unchecked Sendable {
+    private let lock = NSLock()
+    private var written: [UInt8] = []
+    private var flushes = 0
     var failAfter: Int?
     /// Called after each flush with everything written so far; returning true makes later flushes fail.
-    var leaveWhen: (String) -> Bool = { _ in false }
+    var leaveWhen: @Sendable (String) -> Bool = { _ in false }
     private var left = false
 
     func write(_ bytes: [UInt8]) throws {
-        if left { throw ClientGone() }
-        self.bytes.append(contentsOf: bytes)
+        try lock.withLock {
+            if left { throw ClientGone() }
+            written.append(contentsOf: bytes)
+        }
     }
 
     func flush() throws {
-        if left { throw ClientGone() }
-        flushes += 1
-        if let failAfter, flushes > failAfter { left = true; throw ClientGone() }
-        if leaveWhen(text) { left = true }
+        try lock.withLock {
+            if left { throw ClientGone() }
+            flushes += 1
+            if let failAfter, flushes > failAfter { left = true; throw ClientGone() }
+            if leaveWhen(String(decoding: written, as: UTF8.self)) { left = true }
+        }
     }
 
-    var text: String { String(decoding: bytes, as: UTF8.self) }
+    var text: String { lock.withLock { String(decoding: written, as: UTF8.self) } }
+
+    func detach() -> (any DetachedBody)? { self }
+    var isWritable: Bool { true }
+    var writeChunkBytes: Int { 32 * 1024 }
+    var isPeerClosed: Bool { lock.withLock { left } }
+    func close() {}
+}
+
+/// The console's relay thread of one test, with the hub that counts its streams.
+final class ConsoleRelayThread: @unchecked Sendable {
+    let hub = RelayHub(databaseURL: "postgresql://unused@127.0.0.1:1/unused", settings: LiveSettings(),
+                       logger: Logger(label: "test.console"))
+    let streams: ConsoleStreams
+    private let signal = TestStopSignal()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(heartbeatSeconds: Double = 10) {
+        streams = ConsoleStreams(hub: hub, logger: Logger(label: "test.console"), heartbeatSeconds: heartbeatSeconds)
+        let service = ConsoleStreamThread(streams: streams)
+        Thread { [signal, done] in
+            service.run(until: signal)
+            done.signal()
+        }.start()
+    }
+
+    /// Waits until every relay handed over has ended (its slot given back); false on timeout.
+    func waitUntilIdle(timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if hub.openStreams == 0 { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return hub.openStreams == 0
+    }
+
+    deinit {
+        signal.request()
+        _ = done.wait(timeout: .now() + 5)
+    }
 }
 
 /// Requests as the console page would send them.

@@ -17,18 +17,18 @@ final class LiveHarness: @unchecked Sendable {
     let socketPath: String
     private let returned = DispatchSemaphore(value: 0)
 
-    static func with<T>(threads: Int = 16, settings: LiveSettings = LiveSettings(),
+    static func with<T>(threads: Int = 16, settings: LiveSettings = LiveSettings(), batch: BatchSettings = BatchSettings(),
                         _ body: (LiveHarness) throws -> T) throws -> T {
         try TestDatabase.withDatabase { database in
             let connection = try Connection(url: database.url)
             try Migrator(directory: MigratedDatabase.migrations).migrate(on: connection)
-            let harness = try LiveHarness(url: database.url, threads: threads, settings: settings)
+            let harness = try LiveHarness(url: database.url, threads: threads, settings: settings, batch: batch)
             defer { harness.stop() }
             return try body(harness)
         }
     }
 
-    private init(url: String, threads: Int, settings: LiveSettings) throws {
+    private init(url: String, threads: Int, settings: LiveSettings, batch: BatchSettings) throws {
         databaseURL = url
         var root = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { root.deleteLastPathComponent() }
@@ -37,10 +37,10 @@ final class LiveHarness: @unchecked Sendable {
         ])
         var logger = Logger(label: "test.live")
         logger.logLevel = .critical
-        app = try MarketLensApp(configuration: configuration, logger: logger, live: settings)
+        app = try MarketLensApp(configuration: configuration, logger: logger, live: settings, batch: batch)
         socketPath = FastCGIClient.temporarySocketPath()
         // Only the live fan-out: the report and batch monitors have nothing to do in these tests.
-        let services = app.relayHub.services
+        let services = app.relayHub.services + app.consoleStreams.services + app.batchWaits.services
         worker = Worker(
             configuration: WorkerConfiguration(
                 socketPath: socketPath, threads: threads, shutdownGracePeriod: .seconds(5), handlesSignals: false,
@@ -110,9 +110,10 @@ final class LiveHarness: @unchecked Sendable {
     }
 
     /// Opens an event stream for `publicID`.
-    func open(_ publicID: String, lastEventID: Int? = nil, query: String = "", path: String? = nil) throws -> SSEClient {
+    func open(_ publicID: String, lastEventID: Int? = nil, query: String = "", path: String? = nil,
+              accept: String = "text/event-stream") throws -> SSEClient {
         let connection = try FastCGIClient.Connection(socketPath: socketPath, timeout: 15)
-        var headers: [(String, String)] = [("Accept", "text/event-stream")]
+        var headers: [(String, String)] = [("Accept", accept)]
         if let lastEventID { headers.append(("Last-Event-ID", String(lastEventID))) }
         let uri = (path ?? "/reports/\(publicID)/events") + (query.isEmpty ? "" : "?" + query)
         try connection.sendRequest(params: FastCGIClient.params(uri: uri, headers: headers))
@@ -152,6 +153,8 @@ final class SSEClient {
     private(set) var ended = false
     private var text = ""
     private var headDone = false
+    /// Everything after the head, as received.
+    private(set) var rawBody = ""
 
     init(connection: FastCGIClient.Connection) { self.connection = connection }
 
@@ -188,7 +191,10 @@ final class SSEClient {
             guard let range = text.range(of: "\r\n\r\n") else { return }
             head = String(text[..<range.lowerBound])
             text = String(text[range.upperBound...])
+            rawBody += text
             headDone = true
+        } else {
+            rawBody += chunk
         }
         while let range = text.range(of: "\n\n") {
             let block = String(text[..<range.lowerBound])

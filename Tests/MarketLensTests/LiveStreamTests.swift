@@ -163,6 +163,38 @@ struct LiveStreamTests {
         }
     }
 
+    /// One client address holds at most `maxStreamsPerClient` streams, report and batch streams together: past
+    /// it an SSE client is told to come back (`retry:`), any other gets 429 JSON with `Retry-After`; a stream
+    /// that ends gives its slot back.
+    @Test func pastItsStreamCapAClientGetsRetryOr429() throws {
+        try LiveHarness.with(settings: LiveSettings(heartbeatSeconds: 0.2, maxStreamsPerClient: 2)) { harness in
+            let (_, publicID) = try harness.makeReport()
+            let batch = try BatchStore.create(
+                BatchRequest(researchGoal: "Find fintech companies", companyDomains: ["stripe.com"], searchDepth: .quick,
+                             maxParallelSearches: 5, confidenceThreshold: 0.7),
+                on: try Connection(url: harness.databaseURL))
+            let report = try harness.open(publicID)
+            try #require(try report.read { $0.events.count >= 1 })
+            let batchViewer = try harness.open(batch.publicID, path: "/research/batch/\(batch.publicID)/events")
+            try #require(try batchViewer.read { $0.events.count >= 2 })
+
+            let sse = try harness.open(publicID)
+            try sse.readToEnd()
+            #expect(sse.status == 200 && sse.events.map(\.retry) == ["5000"])
+            let plain = try harness.open(batch.publicID, path: "/research/batch/\(batch.publicID)/events",
+                                         accept: "application/json")
+            try plain.readToEnd()
+            #expect(plain.status == 429)
+            #expect(plain.head.lowercased().contains("retry-after: 5"))
+            #expect(plain.rawBody.contains(#""code":"rate_limited""#))
+
+            report.connection.close()
+            #expect(LiveHarness.waitUntil(timeout: 5) { harness.app.relayHub.openStreams == 1 })
+            let again = try harness.open(publicID)
+            #expect(try again.read { $0.events.first?.event == "connected" })
+        }
+    }
+
     /// A viewer that stops reading is disconnected once its queue passes the bound; it does not hold events
     /// (or memory) without limit, and its reconnect replays what it missed.
     @Test func aSlowConsumerIsDisconnectedAndItsReconnectReplays() throws {

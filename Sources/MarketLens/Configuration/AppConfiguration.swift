@@ -18,6 +18,9 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// Batch runs (one per screened domain) per hour, for everyone and per client.
     public var maxBatchRunsPerHour: Int
     public var maxBatchRunsPerClientPerHour: Int
+    /// Chat API validation calls per client and hour (`MAX_VALIDATION_CHECKS_PER_CLIENT_PER_HOUR`; cache hits
+    /// are free): each is a paid call, so an address cannot make the site spend without bound.
+    public var maxValidationChecksPerClientPerHour: Int
     public var workers: Int
     public var threads: Int
     public var httpsPort: Int
@@ -74,6 +77,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         maxBatchRunsPerHour = try reader.integer("MAX_BATCH_RUNS_PER_HOUR", default: 2_000, range: 0...10_000_000)
         maxBatchRunsPerClientPerHour = try reader.integer(
             "MAX_BATCH_RUNS_PER_CLIENT_PER_HOUR", default: 400, range: 0...10_000_000)
+        maxValidationChecksPerClientPerHour = try reader.integer(
+            "MAX_VALIDATION_CHECKS_PER_CLIENT_PER_HOUR", default: 120, range: 0...1_000_000)
         workers = try reader.integer("MARKETLENS_WORKERS", default: 2, range: 1...64)
         threads = try reader.integer("MARKETLENS_THREADS", default: 32, range: 1...4096)
         httpsPort = try reader.integer("HTTPS_PORT", default: 8443, range: 1...65535)

@@ -10,10 +10,8 @@ struct ConsoleRelay {
     /// Parallel's base URL (`PARALLEL_BASE_URL`).
     var baseURL: String
     var logger: Logger
-    /// How often a quiet event stream sends a comment line, which is also how a departed viewer is noticed.
-    var heartbeat: Duration = .seconds(10)
-    /// Upstream closes a stream after 570 s; this bounds a relay even if it does not.
-    var maxStreamDuration: Duration = .seconds(600)
+    /// The process's event relays (`MarketLensApp.consoleStreams`); nil: event streams are not relayed.
+    var streams: ConsoleStreams?
     /// The largest upstream answer passed on (a run result with a large JSON output and its basis).
     static let maxUpstreamBody = 8 << 20
     /// The client for upstream calls: the request thread's own (`RequestContext.consoleClient`), or a new one.
@@ -38,9 +36,18 @@ struct ConsoleRelay {
                 let timeout = ConsoleRelayPolicy.resultTimeout(query: request.query)
                 return try forward(endpoint, key: key, query: "timeout=\(timeout)", timeout: Double(timeout) + 15)
             case .events(let id):
+                if let streams, let refusal = streams.hub.refusal(for: request.remoteAddress) {
+                    return LiveStream.refusal(refusal, request, retryMilliseconds: streams.hub.settings.shedRetryMilliseconds)
+                }
                 let check = try forward(.run(id), key: key)
                 guard check.status == 200 else { return check }
-                return Response.eventStream { writer in pumpEvents(runID: id, key: key, to: writer) }
+                guard let streams else {
+                    throw HTTPError(status: 503, code: "unavailable", message: "Event streams are not available here.")
+                }
+                let upstream = eventsRequest(runID: id, key: key)
+                let client = request.remoteAddress
+                // The request thread is free once the response is handed to the relay thread.
+                return Response.eventStream { writer in try streams.relay(upstream, client: client, to: writer) }
             case .run, .input:
                 return try forward(endpoint, key: key)
             }
@@ -89,69 +96,14 @@ struct ConsoleRelay {
         return response
     }
 
-    /// Streams the run's events to `writer` byte for byte (the browser parses them), until upstream closes, the
-    /// viewer leaves (a flush throws `ClientGone`: the upstream read stops at once) or the time limit passes.
-    /// Upstream failures become one `error` event marked `"relay": true`.
-    func pumpEvents(runID: String, key: String, to writer: any BodyWriter, url: String? = nil) {
-        let target = url ?? baseURL + ConsoleEndpoint.events(runID).upstreamPath
-        let request = HTTPRequest(
-            method: "GET", url: target,
+    /// The upstream read of a run's events, relayed byte for byte by `ConsoleStreams` (the browser parses them);
+    /// upstream failures become one `error` event marked `"relay": true`.
+    func eventsRequest(runID: String, key: String, url: String? = nil) -> HTTPRequest {
+        HTTPRequest(
+            method: "GET", url: url ?? baseURL + ConsoleEndpoint.events(runID).upstreamPath,
             headers: upstreamHeaders(key: key, accept: "text/event-stream", betas: ["events-sse-2025-07-24"])
                 + [("Cache-Control", "no-cache")],
             timeout: 0, connectTimeout: 10)
-        let deadline = ContinuousClock.now + maxStreamDuration
-        var gone = false
-        var status = 0
-        var errorBody: [UInt8] = []
-        var tail: [UInt8] = [10, 10]
-        var lastWrite = ContinuousClock.now
-        func send(_ bytes: [UInt8]) -> Bool {
-            do {
-                try writer.write(bytes)
-                try writer.flush()
-                lastWrite = .now
-                return true
-            } catch {
-                gone = true
-                return false
-            }
-        }
-        do {
-            let http = try self.client()
-            _ = try http.stream(
-                request,
-                onHead: { head in
-                    status = head.status
-                    return true
-                },
-                onBytes: { chunk in
-                    guard status == 200 else {
-                        if errorBody.count < 65_536 { errorBody.append(contentsOf: chunk) }
-                        return true
-                    }
-                    tail = Array((tail + chunk).suffix(4))
-                    return send(chunk)
-                },
-                shouldStop: {
-                    if gone || ContinuousClock.now >= deadline { return true }
-                    // A comment only between events: inside one it would corrupt the event.
-                    if Self.endsEvent(tail), lastWrite.duration(to: .now) >= heartbeat {
-                        return !send(Array(": keep-alive\n\n".utf8))
-                    }
-                    return false
-                })
-        } catch {
-            if !gone {
-                logger.warning("console event relay interrupted", metadata: ["error": "\(error)"])
-                _ = send(Self.errorEvent("The connection to Parallel was interrupted.", tail: tail))
-            }
-            return
-        }
-        logger.info("console relay", metadata: ["endpoint": "events", "status": "\(status)", "viewer_left": "\(gone)"])
-        if status != 200, !gone {
-            _ = send(Self.errorEvent(Self.upstreamMessage(errorBody) ?? "Parallel answered with status \(status).",
-                                     tail: tail))
-        }
     }
 
     private func upstreamHeaders(key: String, accept: String, betas: [String]) -> [(name: String, value: String)] {

@@ -6,28 +6,28 @@ import Web
 enum BatchController {
     /// `POST /research/batch/stream`: validate (422 before any stream), store the batch, stream its events.
     @Sendable static func stream(_ request: Request, _ context: RequestContext) throws -> Response {
+        // A client at its stream cap is refused before a batch it could not watch is created.
+        if let refusal = context.app.relayHub.refusal(for: request.remoteAddress) {
+            return LiveStream.refusal(refusal, request, retryMilliseconds: context.app.relayHub.settings.shedRetryMilliseconds)
+        }
         let batch = try create(request, context)
-        return streamResponse(batch, resumeAfter: nil, context)
+        return streamResponse(batch, resumeAfter: nil, request, context)
     }
 
     /// `POST /research/batch`: the same research, answered once as JSON when it has finished (202 with the
     /// batch's address if it takes longer than `MARKETLENS_BATCH_SYNC_WAIT_SECONDS`).
     @Sendable static func runSynchronously(_ request: Request, _ context: RequestContext) throws -> Response {
+        let hub = context.app.relayHub
+        let refused = { (refusal: RelayHub.Refusal) in
+            LiveStream.refusal(refusal, request, retryMilliseconds: hub.settings.shedRetryMilliseconds)
+        }
+        // The wait counts as an open stream of the client: refused before a batch it could not wait for exists.
+        if let refusal = hub.refusal(for: request.remoteAddress) { return refused(refusal) }
         let batch = try create(request, context)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: context.app.batchSettings.syncWait)
-        let listener = try? Connection(url: context.app.configuration.databaseURL)
-        try? listener?.listen("batch_events")
-        while clock.now < deadline {
-            if let current = try context.database.withConnection({ try BatchStore.find(publicID: batch.publicID, on: $0) }),
-               current.isFinished {
-                return try Response.json(try BatchDocument.load(current, context), status: 200)
-            }
-            if let listener {
-                _ = try? listener.waitForNotifications(timeout: 0.5)
-            } else {
-                Thread.sleep(forTimeInterval: 0.25)
-            }
+        // The request thread is free at once; the process's wait thread answers when the batch has finished.
+        if let waiting = context.app.batchWaits.response(
+            for: batch, client: request.remoteAddress, wait: context.app.batchSettings.syncWait) {
+            return waiting
         }
         return try Response.json(try BatchDocument.load(batch, context), status: 202)
             .addingHeader("Location", "/research/batch/\(batch.publicID)")
@@ -49,7 +49,7 @@ enum BatchController {
             }
             resume = value
         }
-        return streamResponse(batch, resumeAfter: resume, context)
+        return streamResponse(batch, resumeAfter: resume, request, context)
     }
 
     static func create(_ request: Request, _ context: RequestContext) throws -> BatchRecord {
@@ -71,22 +71,19 @@ enum BatchController {
 
     static func find(_ request: Request, _ context: RequestContext) throws -> BatchRecord {
         guard let id = request.parameters["id"],
-              let batch = try context.database.withConnection({ try BatchStore.find(publicID: id, on: $0) })
+              let batch = try context.database.withConnection(readOnly: true, { try BatchStore.find(publicID: id, on: $0) })
         else { throw HTTPError.notFound("No batch with this id.") }
         return batch
     }
 
-    static func streamResponse(_ batch: BatchRecord, resumeAfter: Int?, _ context: RequestContext) -> Response {
-        let streamer = BatchStreamer(batch: batch, databaseURL: context.app.configuration.databaseURL,
-                                     settings: context.app.batchSettings, resumeAfter: resumeAfter,
-                                     logger: context.logger)
-        return BatchStreamer.response({ writer in
-            do {
-                try streamer.run(writer)
-            } catch is ClientGone {
-                return
-            }
-        }, batchID: batch.publicID)
+    /// The seed's stream of `batch`: `connected` written here, then handed to the process's live writer (no
+    /// thread, no connection per viewer).
+    static func streamResponse(_ batch: BatchRecord, resumeAfter: Int?, _ request: Request,
+                               _ context: RequestContext) -> Response {
+        let hub = context.app.relayHub
+        return BatchStreamer.stream(batch, resumeAfter: resumeAfter, hub: hub, client: request.remoteAddress,
+                                    settings: context.app.batchSettings)
+            .response { LiveStream.refusal($0, request, retryMilliseconds: hub.settings.shedRetryMilliseconds) }
     }
 }
 
@@ -117,26 +114,28 @@ struct BatchDocument: Encodable {
     }
 
     static func load(_ batch: BatchRecord, _ context: RequestContext) throws -> BatchDocument {
-        try context.database.withConnection { connection in
-            let results = try BatchStore.results(of: batch.id, on: connection)
-            let row = try connection.queryFirst(
-                """
-                SELECT (metrics->>'upstream_errors')::int AS errors, status,
-                       extract(epoch FROM coalesce(completed_at, now()) - coalesce(started_at, created_at))::float8 AS elapsed
-                FROM batches WHERE id = \(batch.id)
-                """)
-            let report = BatchReport(results: results, threshold: batch.confidenceThreshold,
-                                     elapsed: try row?.double("elapsed") ?? 0,
-                                     upstreamErrors: try row?.optionalInt("errors") ?? 0)
-            let current = try BatchStore.find(publicID: batch.publicID, on: connection) ?? batch
-            return BatchDocument(
-                batchID: batch.publicID, status: current.status, researchGoal: batch.researchGoal,
-                searchDepth: batch.searchDepth, processor: batch.processor, maxParallelSearches: batch.maxParallel,
-                confidenceThreshold: batch.confidenceThreshold, createdAt: batchTimestamp(batch.createdAt),
-                completedAt: current.completedAt.map { batchTimestamp($0) }, error: current.error,
-                summary: report.summary, results: results, highConfidenceResults: report.highConfidence,
-                metrics: report.metrics, eventsURL: "/research/batch/\(batch.publicID)/events",
-                pageURL: "/batch/\(batch.publicID)")
-        }
+        try context.database.withConnection { connection in try load(batch, on: connection) }
+    }
+
+    static func load(_ batch: BatchRecord, on connection: Connection) throws -> BatchDocument {
+        let results = try BatchStore.results(of: batch.id, on: connection)
+        let row = try connection.queryFirst(
+            """
+            SELECT (metrics->>'upstream_errors')::int AS errors, status,
+                   extract(epoch FROM coalesce(completed_at, now()) - coalesce(started_at, created_at))::float8 AS elapsed
+            FROM batches WHERE id = \(batch.id)
+            """)
+        let report = BatchReport(results: results, threshold: batch.confidenceThreshold,
+                                 elapsed: try row?.double("elapsed") ?? 0,
+                                 upstreamErrors: try row?.optionalInt("errors") ?? 0)
+        let current = try BatchStore.find(publicID: batch.publicID, on: connection) ?? batch
+        return BatchDocument(
+            batchID: batch.publicID, status: current.status, researchGoal: batch.researchGoal,
+            searchDepth: batch.searchDepth, processor: batch.processor, maxParallelSearches: batch.maxParallel,
+            confidenceThreshold: batch.confidenceThreshold, createdAt: batchTimestamp(batch.createdAt),
+            completedAt: current.completedAt.map { batchTimestamp($0) }, error: current.error,
+            summary: report.summary, results: results, highConfidenceResults: report.highConfidence,
+            metrics: report.metrics, eventsURL: "/research/batch/\(batch.publicID)/events",
+            pageURL: "/batch/\(batch.publicID)")
     }
 }

@@ -43,6 +43,7 @@ enum ConsoleController {
         let rest = request.parameters["rest"] ?? ""
         var relay = ConsoleRelay(baseURL: context.app.configuration.parallelBaseURL, logger: context.logger)
         relay.client = context.consoleClient
+        relay.streams = context.app.consoleStreams
         return relay.respond(to: request, path: "/" + rest)
     }
 

@@ -54,7 +54,7 @@ struct ReportLists: Sendable {
 
     static func load(_ context: RequestContext) -> ReportLists {
         do {
-            return try context.database.withConnection { connection in
+            return try context.database.withConnection(readOnly: true) { connection in
                 var lists = ReportLists()
                 let running = try connection.query(
                     """

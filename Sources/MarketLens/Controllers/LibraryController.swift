@@ -9,7 +9,7 @@ enum LibraryController {
         let cache = context.app.libraryCache
         // Keyed by the canonical query string, so equivalent URLs share one entry.
         let html = try cache.page(key: query.queryString(page: query.page)) {
-            let (items, total, regions) = try context.database.withConnection { connection in
+            let (items, total, regions) = try context.database.withConnection(readOnly: true) { connection in
                 let items = try LibrarySearch.page(query, on: connection)
                 // The first page that is not full tells the total exactly, without counting.
                 let total =

@@ -8,7 +8,8 @@ enum LiveController {
     /// The event stream. A report a visitor may not see (unknown or hidden: `ReportAccess`) is a JSON error
     /// before any stream; when the process is at its stream cap or the database cannot be read in time, a 200
     /// stream carrying only `retry:` (a browser's `EventSource` gives up for good on any other status, but
-    /// retries after a clean end).
+    /// retries after a clean end); when the client's address holds `MARKETLENS_MAX_STREAMS_PER_CLIENT` streams,
+    /// the same for an SSE client, else 429.
     @Sendable static func events(_ request: Request, _ context: RequestContext) throws -> Response {
         let hub = context.app.relayHub
         let publicID = request.parameters["id"] ?? ""
@@ -32,8 +33,14 @@ enum LiveController {
             response.headers["Cache-Control"] = "no-store"
             return response
         }
-        return LiveStream(hub: hub, report: visible, after: after, baseURL: context.app.configuration.baseURL)
-            .response()
+        let retry = hub.settings.shedRetryMilliseconds
+        return LiveStream.report(visible, hub: hub, client: request.remoteAddress, after: after,
+                                 baseURL: context.app.configuration.baseURL)
+            .response { refusal in
+                // A report viewer over the process's cap is told to come back (as before); over the client's
+                // cap, a non-SSE client learns why.
+                refusal == .processFull ? Self.retryLater(retry) : LiveStream.refusal(refusal, request, retryMilliseconds: retry)
+            }
     }
 
     /// Where to resume: `Last-Event-ID` or `?last_event_id=`, a non-negative integer; anything else replays

@@ -11,7 +11,7 @@ enum LivePageController {
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         let publicID = request.parameters["id"] ?? ""
         guard LiveController.isPlausibleID(publicID) else { throw HTTPError.notFound("There is no report with this id.") }
-        let (report, snapshot) = try context.database.withConnection { connection -> (Report, LiveView.Snapshot) in
+        let (report, snapshot) = try context.database.withConnection(readOnly: true) { connection -> (Report, LiveView.Snapshot) in
             let report = try ReportAccess.require(
                 try ReportStore.find(publicID: publicID, on: connection), message: "There is no report with this id.")
             return (report, try LiveView.Snapshot.load(report, on: connection, messages: recentMessages))

@@ -80,7 +80,7 @@ enum ReportCreationController {
             let verdict = try context.database.withConnection { connection in
                 try creator.checker.verdict(for: research, connection: connection, client: context.parallel) {
                     try connection.transaction {
-                        try RateLimiter.consume(RateLimit.validationChecks(client: client), on: $0)
+                        try RateLimiter.consume(RateLimit.validationChecks(client: client, configuration: context.app.configuration), on: $0)
                     }
                 }.verdict
             }

@@ -47,7 +47,7 @@ enum ReportPageController {
     ) throws -> Response {
         let notFound = HTTPError.notFound("There is no report at this address.")
         guard let slug = request.parameters["slug"], ReaderLinks.isValidSlug(slug) else { throw notFound }
-        let version = try context.database.withConnection { connection in
+        let version = try context.database.withConnection(readOnly: true) { connection in
             try connection.queryFirst(
                 """
                 SELECT id, visibility, completed_at, hidden FROM reports
@@ -67,7 +67,7 @@ enum ReportPageController {
         }
         let text = try context.app.reportRenderCache.text(key: ReportRenderCache.Key(id: id, etag: etag)) {
             let report = try ReportAccess.require(
-                try context.database.withConnection { try ReportStore.find(id: id, on: $0) }, message: notFound.message)
+                try context.database.withConnection(readOnly: true) { try ReportStore.find(id: id, on: $0) }, message: notFound.message)
             guard report.status == .completed else { throw notFound }
             return try render(report)
         }

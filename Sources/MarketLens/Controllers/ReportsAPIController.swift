@@ -7,7 +7,7 @@ enum ReportsAPIController {
     @Sendable static func list(_ request: Request, _ context: RequestContext) throws -> Response {
         let form = try request.queryItems
         let parameters = try ReportListRequest(form: form)
-        let page = try context.database.withConnection { try ReportListing.page(parameters, on: $0) }
+        let page = try context.database.withConnection(readOnly: true) { try ReportListing.page(parameters, on: $0) }
         let baseURL = context.app.configuration.baseURL
         let body = ReportListBody(
             reports: page.items.map { ReportSummaryBody(item: $0, baseURL: baseURL) },
@@ -22,7 +22,7 @@ enum ReportsAPIController {
             id.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
         else { throw notFound }
         let report = try ReportAccess.require(
-            try context.database.withConnection { try ReportStore.find(publicID: id, on: $0) }, message: notFound.message)
+            try context.database.withConnection(readOnly: true) { try ReportStore.find(publicID: id, on: $0) }, message: notFound.message)
         return try Response.json(ReportStateBody(report: report, baseURL: context.app.configuration.baseURL))
     }
 }

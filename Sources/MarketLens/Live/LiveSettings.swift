@@ -6,6 +6,9 @@ public struct LiveSettings: Sendable {
     /// hold no thread (the live writer serves them all); each holds a descriptor, so the default is 10,000 or
     /// what the open-file limit leaves after 512 for everything else, whichever is smaller.
     public var maxStreams: Int
+    /// Open streams (report, batch and console event streams together) one client address may hold in one
+    /// process (`MARKETLENS_MAX_STREAMS_PER_CLIENT`, default 50); past it: 429, or `retry:` for an SSE client.
+    public var maxStreamsPerClient: Int
     /// Events a slow viewer may have queued before it is disconnected (its reconnect replays).
     public var queueEventLimit: Int
     /// Bytes a slow viewer may have queued before it is disconnected.
@@ -16,17 +19,20 @@ public struct LiveSettings: Sendable {
     public var replayThreads: Int
 
     /// Settings with explicit values (tests).
-    public init(heartbeatSeconds: Double = 15, maxStreams: Int = 10_000, queueEventLimit: Int = 1000,
-                queueByteLimit: Int = 1 << 20, shedRetryMilliseconds: Int = 5000, replayThreads: Int = 2) {
+    public init(heartbeatSeconds: Double = 15, maxStreams: Int = 10_000, maxStreamsPerClient: Int = 50,
+                queueEventLimit: Int = 1000, queueByteLimit: Int = 1 << 20, shedRetryMilliseconds: Int = 5000,
+                replayThreads: Int = 2) {
         self.heartbeatSeconds = heartbeatSeconds
         self.maxStreams = maxStreams
+        self.maxStreamsPerClient = maxStreamsPerClient
         self.queueEventLimit = queueEventLimit
         self.queueByteLimit = queueByteLimit
         self.shedRetryMilliseconds = shedRetryMilliseconds
         self.replayThreads = replayThreads
     }
 
-    /// Reads `MARKETLENS_HEARTBEAT_SECONDS`, `MARKETLENS_MAX_STREAMS`, `MARKETLENS_REPLAY_THREADS`; anything
+    /// Reads `MARKETLENS_HEARTBEAT_SECONDS`, `MARKETLENS_MAX_STREAMS`, `MARKETLENS_MAX_STREAMS_PER_CLIENT`,
+    /// `MARKETLENS_REPLAY_THREADS`; anything
     /// missing or unusable keeps its default. `descriptorLimit` is the process's open-file limit.
     public init(environment: [String: String], descriptorLimit: Int = 1024) {
         self.init(maxStreams: max(16, min(10_000, descriptorLimit - 512)))
@@ -35,6 +41,9 @@ public struct LiveSettings: Sendable {
         }
         if let value = environment["MARKETLENS_MAX_STREAMS"].flatMap(Int.init), value >= 0 {
             maxStreams = value
+        }
+        if let value = environment["MARKETLENS_MAX_STREAMS_PER_CLIENT"].flatMap(Int.init), value >= 1 {
+            maxStreamsPerClient = value
         }
         if let value = environment["MARKETLENS_REPLAY_THREADS"].flatMap(Int.init), (1...16).contains(value) {
             replayThreads = value

@@ -3,12 +3,35 @@ import Web
 
 /// A viewer's stream as its request thread hands it over: the open response (after `retry:` and `connected`),
 /// its relay (registered before anything was read, so no event can slip between replay and live), where its
-/// replay starts, and the terminal event to send when the report had already ended without one in its log.
+/// replay starts, the terminal event to send when the report had already ended without one in its log, and the
+/// framing of its kind of stream.
 struct LiveHandoff: Sendable {
     let relay: Relay
     let body: any DetachedBody
     let after: Int
     let terminalIfEnded: [UInt8]?
+    var style: StreamStyle = .report(heartbeatSeconds: 15)
+}
+
+/// What differs between the kinds of stream the writer serves: how an idle stream says it is alive, whether the
+/// server ends it after a while, and what a viewer reads when its catch-up read failed. Every byte depends only
+/// on the last event id sent, so the framing stays exactly what each protocol's clients expect.
+struct StreamStyle: Sendable {
+    /// Seconds of silence before `heartbeat` is queued.
+    var heartbeatSeconds: Double
+    /// The bytes of a heartbeat after event `sent`.
+    var heartbeat: @Sendable (_ sent: Int) -> [UInt8]
+    /// Seconds after which an idle stream is ended with `farewell` (nil: never; the viewer resumes anyway).
+    var maxSeconds: Double?
+    var farewell: @Sendable (_ sent: Int) -> [UInt8] = { _ in [] }
+    /// Bytes sent before ending a stream whose log could not be read (nil: just end; the client reconnects).
+    var failure: (@Sendable (_ sent: Int) -> [UInt8])?
+
+    /// Report streams (product.md §8): a `: heartbeat` comment, no time limit, a silent end on failure.
+    static func report(heartbeatSeconds: Double) -> StreamStyle {
+        let beat = Array(OutgoingEvent.heartbeat.utf8)
+        return StreamStyle(heartbeatSeconds: heartbeatSeconds, heartbeat: { _ in beat })
+    }
 }
 
 /// The hand-over point into the process's live writer thread (architecture.md, "Live streams"): request
@@ -112,8 +135,13 @@ struct LiveWriterState {
     private var progressed = false
     private var finished: [any DetachedBody] = []
     private var nextSweep = Date()
+    /// A quarter of the shortest heartbeat period of any stream adopted so far, at most 1 s.
+    private var sweepPeriod: Double
 
-    init(hub: RelayHub) { self.hub = hub }
+    init(hub: RelayHub) {
+        self.hub = hub
+        sweepPeriod = min(1, hub.settings.heartbeatSeconds / 4)
+    }
 
     /// When to wake without news: soon while output waits for room, else at the next heartbeat sweep.
     func nextWake() -> Date {
@@ -125,6 +153,7 @@ struct LiveWriterState {
         for handoff in inbox.adopted {
             let viewer = LiveViewer(handoff)
             viewers[ObjectIdentifier(viewer.relay)] = viewer
+            sweepPeriod = min(sweepPeriod, max(0.01, viewer.style.heartbeatSeconds / 4))
             catchUp(viewer)
         }
         for (id, from, result) in inbox.caughtUp {
@@ -137,7 +166,12 @@ struct LiveWriterState {
             case .failure(let error):
                 // The viewer's EventSource reconnects and resumes from its last id.
                 hub.log.warning("live catch-up failed; ending the stream", metadata: ["error": "\(error)"])
-                finish(viewer)
+                if let failure = viewer.style.failure {
+                    viewer.end(with: failure(viewer.sent))
+                    pending.insert(id)
+                } else {
+                    finish(viewer)
+                }
             }
         }
         for relay in inbox.ready {
@@ -174,13 +208,12 @@ struct LiveWriterState {
     private mutating func catchUp(_ viewer: LiveViewer) {
         viewer.catchingUp = true
         viewer.moreToCatchUp = false
-        let reportID = viewer.relay.reportID
+        let key = viewer.relay.key
         let from = viewer.sent
         let id = ObjectIdentifier(viewer.relay)
         let writer = hub.writer
         hub.replay.submit({ connection in
-            try ReportEventLog.events(of: reportID, after: from, limit: LiveStream.replayPage, on: connection)
-                .map(LiveEvent.init)
+            try StreamLog.events(of: key, after: from, limit: LiveStream.replayPage, on: connection)
         }, completion: { result in writer.caughtUp(id, from: from, result) })
     }
 
@@ -209,17 +242,23 @@ struct LiveWriterState {
         }
     }
 
-    /// Queues `: heartbeat` for every idle viewer that has not been written to for a heartbeat period.
+    /// Queues a heartbeat for every idle viewer that has not been written to for its heartbeat period, and the
+    /// farewell for every idle viewer past its stream's time limit.
     mutating func sweepHeartbeats() {
         let now = Date()
         guard now >= nextSweep else { return }
-        let period = hub.settings.heartbeatSeconds
-        nextSweep = now.addingTimeInterval(min(1, period / 4))
-        for (id, viewer) in viewers where viewer.isIdle && now.timeIntervalSince(viewer.lastWrite) >= period {
-            viewer.queue(Array(OutgoingEvent.heartbeat.utf8))
-            pending.insert(id)
+        nextSweep = now.addingTimeInterval(sweepPeriod)
+        for (id, viewer) in viewers where viewer.isIdle {
+            if let limit = viewer.style.maxSeconds, now.timeIntervalSince(viewer.opened) >= limit {
+                viewer.end(with: viewer.style.farewell(viewer.sent))
+                pending.insert(id)
+            } else if now.timeIntervalSince(viewer.lastWrite) >= viewer.style.heartbeatSeconds {
+                viewer.queue(viewer.style.heartbeat(viewer.sent))
+                pending.insert(id)
+            }
         }
     }
+
 
     /// Ends a viewer's stream: forgotten by the hub at once, its connection closed after this round of writes
     /// (closing waits for the web server to acknowledge, which must not delay anyone's events).
@@ -266,16 +305,20 @@ final class LiveViewer {
     /// The first catch-up (the replay on connect) is still running.
     private var replaying = true
     private let terminalIfEnded: [UInt8]?
+    /// The framing of this kind of stream (heartbeat, time limit, failure).
+    let style: StreamStyle
     /// The terminal event is queued: end once it is written.
     private(set) var ending = false
     var isFinished = false
     private(set) var lastWrite = Date()
+    let opened = Date()
 
     init(_ handoff: LiveHandoff) {
         relay = handoff.relay
         body = handoff.body
         sent = handoff.after
         terminalIfEnded = handoff.terminalIfEnded
+        style = handoff.style
     }
 
     var hasOutput: Bool { outboxStart < outbox.count }
@@ -283,6 +326,12 @@ final class LiveViewer {
     var isIdle: Bool { !hasOutput && !catchingUp && !ending }
 
     func queue(_ bytes: [UInt8]) { outbox += bytes }
+
+    /// Queues the last bytes of the stream: it ends once they are written.
+    func end(with bytes: [UInt8]) {
+        outbox += bytes
+        ending = true
+    }
 
     /// Live events from the relay, in order; false on a gap (the caller catches up from the log, which also
     /// covers the events after the gap).

@@ -2,12 +2,12 @@ import Foundation
 import Synchronization
 import Web
 
-/// One stored report event, already in its SSE wire form: encoded once by whoever read it (the hub's listener
+/// One stored event (of a report's or a batch's log), already in its SSE wire form: encoded once by whoever read it (the hub's listener
 /// or a replay) and shared by every relay that sends it.
 public struct LiveEvent: Sendable, Equatable {
-    /// The per-report sequence number (the SSE `id:`).
+    /// The per-log sequence number (the SSE `id:`).
     public var seq: Int
-    /// `completed` or `failed`: the stream ends after it.
+    /// `completed` or `failed` (a batch: `completed` or `stream_error`): the stream ends after it.
     public var isTerminal: Bool
     /// `id:`, `event:` and `data:` lines and the blank line that dispatches the event.
     public var wire: [UInt8]
@@ -15,6 +15,13 @@ public struct LiveEvent: Sendable, Equatable {
     /// Encodes a stored event.
     public init(_ event: StoredReportEvent) {
         self.init(seq: event.seq, type: event.type, payloadJSON: event.payloadJSON)
+    }
+
+    /// Encodes a stored batch event (its payload already in the seed's key order).
+    public init(_ event: StoredBatchEvent) {
+        seq = event.seq
+        isTerminal = BatchEventType(rawValue: event.type)?.isTerminal == true
+        wire = Array(OutgoingEvent(id: String(event.seq), event: event.type, data: event.data).encoded.utf8)
     }
 
     /// Encodes an event of the report's log.
@@ -43,8 +50,10 @@ enum RelayWake: Equatable {
 /// viewer's connection can take more. Bounded, so a viewer that stops reading cannot grow the process: past
 /// the limits its queue is dropped and the viewer is disconnected (its reconnect replays from the log).
 public final class Relay: Sendable {
-    /// The report (internal id) this viewer watches.
-    public let reportID: Int64
+    /// The log this viewer watches.
+    public let key: StreamKey
+    /// The viewer's address, for the per-client stream cap.
+    let client: String
     private let eventLimit: Int
     private let byteLimit: Int
     private let mailbox = Mutex(Mailbox())
@@ -65,8 +74,9 @@ public final class Relay: Sendable {
         }
     }
 
-    init(reportID: Int64, eventLimit: Int, byteLimit: Int) {
-        self.reportID = reportID
+    init(key: StreamKey, client: String = "", eventLimit: Int, byteLimit: Int) {
+        self.key = key
+        self.client = client
         self.eventLimit = eventLimit
         self.byteLimit = byteLimit
     }
@@ -127,6 +137,11 @@ public final class Relay: Sendable {
             box.queuedBytes = 0
             return .events(events)
         }
+    }
+
+    /// A viewer of a report's log (tests).
+    convenience init(reportID: Int64, eventLimit: Int, byteLimit: Int) {
+        self.init(key: StreamKey(.report, reportID), eventLimit: eventLimit, byteLimit: byteLimit)
     }
 
     /// Events waiting (for tests and metrics).

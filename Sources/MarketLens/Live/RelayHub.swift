@@ -4,7 +4,9 @@ import Postgres
 import Synchronization
 
 /// The per-process live fan-out (architecture.md, "Live streams"): one listener thread `LISTEN`s on
-/// `report_events`, reads each new event once and pushes it to every relay registered for its report.
+/// `report_events` and `batch_events` over one connection, reads each new event once and pushes it to every
+/// relay registered for its log (keyed by channel and id). It also counts every open stream of the process,
+/// console relays included, against the process's and each client address's cap.
 ///
 /// Shared by every request thread of the process and the listener thread, hence the `Mutex`: it is the one
 /// place where viewers come and go while events arrive. Pushing happens outside the lock.
@@ -21,10 +23,12 @@ public final class RelayHub: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
-    private struct State {
-        var relays: [Int64: [ObjectIdentifier: Relay]] = [:]
-        /// The last seq the listener fetched per watched report (nil until the first fetch).
-        var fetched: [Int64: Int] = [:]
+    fileprivate struct State {
+        var relays: [StreamKey: [ObjectIdentifier: Relay]] = [:]
+        /// The last seq the listener fetched per watched log (nil until the first fetch).
+        var fetched: [StreamKey: Int] = [:]
+        /// Open streams per client address (relays and console relays).
+        var perClient: [String: Int] = [:]
         var open = 0
         var stopped = false
         var shed = 0
@@ -44,30 +48,65 @@ public final class RelayHub: Sendable {
         [RelayListener(hub: self), LiveWriterThread(hub: self), LiveCloserThread(hub: self)] + replay.services(count: settings.replayThreads)
     }
 
-    /// Registers a viewer of `reportID`; from now on every event the listener reads for that report is pushed
-    /// to it. Nil when the process already serves `maxStreams` streams (shed load) or is stopping.
-    public func register(reportID: Int64) -> Relay? {
-        let relay = Relay(reportID: reportID, eventLimit: settings.queueEventLimit, byteLimit: settings.queueByteLimit)
-        let accepted = state.withLock { state -> Bool in
-            guard !state.stopped, state.open < settings.maxStreams else {
-                state.shed += 1
-                return false
-            }
-            state.open += 1
-            state.relays[reportID, default: [:]][ObjectIdentifier(relay)] = relay
-            return true
+    /// Why a stream was not opened.
+    public enum Refusal: Error, Sendable {
+        /// The process serves `maxStreams` streams, or is stopping.
+        case processFull
+        /// This client address already holds `maxStreamsPerClient` streams.
+        case clientFull
+    }
+
+    /// Registers a viewer of `key` for `client`; from now on every event the listener reads for that log is
+    /// pushed to it. Refused when the process already serves `maxStreams` streams or is stopping, or when the
+    /// client holds `maxStreamsPerClient`.
+    func register(_ key: StreamKey, client: String) -> Result<Relay, Refusal> {
+        let relay = Relay(key: key, client: client, eventLimit: settings.queueEventLimit, byteLimit: settings.queueByteLimit)
+        return state.withLock { state -> Result<Relay, Refusal> in
+            if let refusal = state.admit(client, settings: settings) { return .failure(refusal) }
+            state.relays[key, default: [:]][ObjectIdentifier(relay)] = relay
+            return .success(relay)
         }
-        return accepted ? relay : nil
+    }
+
+    /// Registers a viewer of report `reportID` (no per-client bound: tests and in-process callers).
+    public func register(reportID: Int64) -> Relay? {
+        try? register(StreamKey(.report, reportID), client: "").get()
+    }
+
+    /// Counts a stream that does not follow a log (a console relay) against the process's and the client's
+    /// caps; `releaseSlot` gives it back.
+    func reserveSlot(client: String) -> Refusal? {
+        state.withLock { $0.admit(client, settings: settings) }
+    }
+
+    /// Gives back a slot of `reserveSlot`.
+    func releaseSlot(client: String) {
+        state.withLock { $0.release(client) }
+    }
+
+    /// Whether `client` may open one more stream now (checked before work that a refused stream would waste,
+    /// such as creating a batch; the registration itself decides).
+    func refusal(for client: String) -> Refusal? {
+        state.withLock { state in
+            var refusal: Refusal?
+            if state.stopped || state.open >= settings.maxStreams {
+                refusal = .processFull
+            } else if !client.isEmpty, state.perClient[client, default: 0] >= settings.maxStreamsPerClient {
+                refusal = .clientFull
+            }
+            if refusal != nil { state.shed += 1 }
+            return refusal
+        }
     }
 
     /// Forgets a viewer (its stream ended); frees its queue.
     public func unregister(_ relay: Relay) {
         state.withLock { state in
-            guard state.relays[relay.reportID]?.removeValue(forKey: ObjectIdentifier(relay)) != nil else { return }
-            state.open -= 1
-            if state.relays[relay.reportID]?.isEmpty == true {
-                state.relays[relay.reportID] = nil
-                state.fetched[relay.reportID] = nil
+            guard state.relays[relay.key]?.removeValue(forKey: ObjectIdentifier(relay)) != nil else { return }
+            state.release(relay.client)
+            if state.relays[relay.key]?.isEmpty == true {
+                state.relays[relay.key] = nil
+                state.fetched[relay.key] = nil
             }
         }
     }
@@ -80,24 +119,24 @@ public final class RelayHub: Sendable {
         state.withLock { ($0.open, $0.shed, $0.overflows) }
     }
 
-    /// For each notified report that has viewers, the seq after which to fetch.
-    func fetchPositions(notified: [Int64: Int]) -> [Int64: Int] {
+    /// For each notified log that has viewers, the seq after which to fetch.
+    func fetchPositions(notified: [StreamKey: Int]) -> [StreamKey: Int] {
         state.withLock { state in
-            var positions: [Int64: Int] = [:]
-            for (report, firstSeq) in notified where state.relays[report] != nil {
-                positions[report] = state.fetched[report] ?? (firstSeq - 1)
+            var positions: [StreamKey: Int] = [:]
+            for (key, firstSeq) in notified where state.relays[key] != nil {
+                positions[key] = state.fetched[key] ?? (firstSeq - 1)
             }
             return positions
         }
     }
 
-    /// Hands fetched events (in seq order per report) to the relays of their reports.
-    func deliver(_ events: [Int64: [LiveEvent]]) {
+    /// Hands fetched events (in seq order per log) to the relays of their logs.
+    func deliver(_ events: [StreamKey: [LiveEvent]]) {
         var targets: [(Relay, [LiveEvent])] = []
         state.withLock { state in
-            for (report, list) in events {
-                guard let last = list.last, let relays = state.relays[report] else { continue }
-                state.fetched[report] = max(state.fetched[report] ?? 0, last.seq)
+            for (key, list) in events {
+                guard let last = list.last, let relays = state.relays[key] else { continue }
+                state.fetched[key] = max(state.fetched[key] ?? 0, last.seq)
                 for relay in relays.values { targets.append((relay, list)) }
             }
         }
@@ -132,4 +171,29 @@ public final class RelayHub: Sendable {
 
     func makeConnection() throws -> Connection { try Connection(url: databaseURL) }
     var log: Logger { logger }
+}
+
+extension RelayHub.State {
+    /// Counts one more stream of `client`, or says why not.
+    mutating func admit(_ client: String, settings: LiveSettings) -> RelayHub.Refusal? {
+        guard !stopped, open < settings.maxStreams else {
+            shed += 1
+            return .processFull
+        }
+        if !client.isEmpty {
+            guard perClient[client, default: 0] < settings.maxStreamsPerClient else {
+                shed += 1
+                return .clientFull
+            }
+            perClient[client, default: 0] += 1
+        }
+        open += 1
+        return nil
+    }
+
+    mutating func release(_ client: String) {
+        open -= 1
+        guard !client.isEmpty, let count = perClient[client] else { return }
+        perClient[client] = count > 1 ? count - 1 : nil
+    }
 }

@@ -5,6 +5,7 @@ public import Postgres
 /// Runs the database reads of live streams (report look-up, replay) on a few dedicated threads that each own
 /// one connection, so that thousands of open streams cost a handful of database connections instead of one each.
 ///
+/// Jobs must only read: one whose connection was lost midway (a database restart) is run again on a fresh one.
 /// A stream's request thread hands a job over and sleeps until a replay thread has run it. The job queue is a
 /// deliberate shared object (behind an `NSCondition`): it is the hand-over point between those threads.
 public final class ReplayService: @unchecked Sendable {
@@ -162,9 +163,19 @@ struct ReplayThread: BackgroundService {
         while let job = service.take(stop: stop) {
             guard job.isWanted else { continue }
             do {
-                if connection == nil || connection?.isConnected == false { connection = try service.makeConnection() }
-                guard let live = connection else { throw LiveUnavailable(reason: "no connection") }
-                job.finish(.success(try job.work(live)))
+                // Jobs only read, so one that lost its connection midway runs once more on a fresh one.
+                var attempts = 0
+                while true {
+                    attempts += 1
+                    if connection?.isAlive != true { connection = try service.makeConnection() }
+                    guard let live = connection else { throw LiveUnavailable(reason: "no connection") }
+                    do {
+                        job.finish(.success(try job.work(live)))
+                        break
+                    } catch let error as PostgresError where error.isConnectionLost && attempts == 1 {
+                        connection = nil
+                    }
+                }
             } catch let error as PostgresError where error.isConnectionLost {
                 connection = nil
                 job.finish(.failure(LiveUnavailable(reason: "database connection lost")))

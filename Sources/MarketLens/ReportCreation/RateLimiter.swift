@@ -44,13 +44,11 @@ public struct RateLimit: Sendable, Equatable {
         ]
     }
 
-    /// Chat validation calls per client and hour (cache hits are free and not counted).
-    public static let validationChecksPerClientPerHour = 120
-
-    /// The limit on Chat API validation calls of one client.
-    public static func validationChecks(client: String) -> [RateLimit] {
+    /// The limit on Chat API validation calls of one client (`MAX_VALIDATION_CHECKS_PER_CLIENT_PER_HOUR`; cache
+    /// hits are free and not counted).
+    public static func validationChecks(client: String, configuration: AppConfiguration) -> [RateLimit] {
         [RateLimit(bucket: "validate:client:" + RateLimiter.clientKey(client),
-                   limit: validationChecksPerClientPerHour, scope: .validationClient)]
+                   limit: configuration.maxValidationChecksPerClientPerHour, scope: .validationClient)]
     }
 }
 

@@ -65,7 +65,7 @@ public struct ReportCreator {
         try RateLimiter.check(limits, on: connection)
         if !skipCheck {
             let (verdict, _) = try checker.verdict(for: request, connection: connection, client: parallel) {
-                try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(client: client), on: $0) }
+                try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(client: client, configuration: configuration), on: $0) }
             }
             guard verdict.isValid else { throw InputRejected(verdict: verdict) }
         }

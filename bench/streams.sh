@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make bench` (stream-load part, issue 11): STREAMS_VIEWERS (1000) batch + as many console relay + as many
+# report viewers held through nginx while wrk measures `/` and `/library`, the same wrk without them first,
+# side by side in one table with worker threads and PostgreSQL connections. A throw-away release stack with the
+# defaults of `make run` (2 workers x 32 threads); the per-client stream cap is lifted (every viewer comes
+# from 127.0.0.1); STREAMS_REPORTS (2000) completed reports are seeded first. MARKETLENS_BIN skips the build. Keeps the table in bench/results/.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$ML_ROOT"
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+bench_release_binaries
+bench_run_dir marketlens-bench-streams
+MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" MARKETLENS_MAX_STREAMS_PER_CLIENT=1000000 \
+    UPSTREAM_SIM_TIME_SCALE=1 NGINX_WORKER_CONNECTIONS="${NGINX_WORKER_CONNECTIONS:-16384}" \
+    NGINX_RLIMIT_NOFILE="${NGINX_RLIMIT_NOFILE:-$(ulimit -Hn)}" \
+    bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null
+eval "$(bash scripts/stack.sh env --run-dir "$RUN")"
+supervisor="$(read_pid "$RUN/marketlens.pid")"
+sleep 3
+mapfile -t pids < <(pgrep -P "$supervisor")
+"$MARKETLENS_BIN" bench-seed --count "${STREAMS_REPORTS:-2000}" >&2 || die "bench-seed failed"
+
+mkdir -p bench/results
+out="bench/results/streams-$(date -u +%Y%m%dT%H%M%SZ).txt"
+{
+    echo "Marketlens stream-load benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores; wrk -t2 -c32 per route"
+    python3 bench/stream_load.py --url "$MARKETLENS_URL" --database-url "$DATABASE_URL" --sim-url "$UPSTREAM_SIM_URL" \
+        --worker-pids "${pids[@]}" --viewers "${STREAMS_VIEWERS:-1000}" --seconds "${STREAMS_SECONDS:-10}"
+} | tee "$out"
