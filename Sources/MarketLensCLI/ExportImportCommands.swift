@@ -194,7 +194,7 @@ enum ReportArchive {
                     """)
                 maxSeq = max(maxSeq, seq)
             }
-            _ = try connection.execute("UPDATE reports SET event_seq = \(maxSeq)::int WHERE id = \(id)")
+            try ReportStore.setEventSeq(maxSeq, reportID: id, on: connection)
             return true
         }
     }

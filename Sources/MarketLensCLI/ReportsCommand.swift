@@ -103,7 +103,7 @@ struct ReportsCommand: ParsableCommand {
         func run() throws {
             let connection = try ReportsCommand.connect()
             let found = try ReportsCommand.find(report, on: connection)
-            _ = try connection.execute("UPDATE reports SET hidden = true WHERE id = \(found.id)")
+            try ReportStore.setHidden(true, reportID: found.id, on: connection)
             Console.line("Hidden \(found.publicID).")
         }
     }
@@ -118,8 +118,7 @@ struct ReportsCommand: ParsableCommand {
         func run() throws {
             let connection = try ReportsCommand.connect()
             let found = try ReportsCommand.find(report, on: connection)
-            _ = try connection.execute(
-                "UPDATE reports SET hidden = false, visibility = 'public' WHERE id = \(found.id)")
+            try ReportStore.setHidden(false, reportID: found.id, on: connection)
             Console.line("Published \(found.publicID)" + (found.status == .completed ? "." : " (it shows once completed)."))
         }
     }
@@ -147,7 +146,7 @@ struct ReportsCommand: ParsableCommand {
                     SELECT (SELECT count(*) FROM report_events WHERE report_id = \(found.id)) AS events,
                            (SELECT count(*) FROM email_outbox WHERE report_id = \(found.id)) AS emails
                     """)
-                _ = try connection.execute("DELETE FROM reports WHERE id = \(found.id)")
+                try ReportStore.purge(reportID: found.id, on: connection)
                 return (try counts?.int("events") ?? 0, try counts?.int("emails") ?? 0)
             }
             Console.line("Deleted \(found.publicID) with \(removed.0) event(s) and \(removed.1) e-mail(s).")

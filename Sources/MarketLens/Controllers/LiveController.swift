@@ -28,6 +28,12 @@ enum LiveController {
             response.headers["Cache-Control"] = "no-store"
             return response
         }
+        if report.isDeleted {
+            var response = try Response.json(
+                ErrorBody(error: .init(code: "gone", message: "This report was deleted by its owner.")), status: 410)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        }
         return LiveStream(hub: hub, report: report, after: after, baseURL: context.app.configuration.baseURL)
             .response()
     }

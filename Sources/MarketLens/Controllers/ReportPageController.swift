@@ -46,11 +46,13 @@ enum ReportPageController {
         let version = try context.database.withConnection { connection in
             try connection.queryFirst(
                 """
-                SELECT id, visibility, completed_at FROM reports
-                WHERE slug = \(slug) AND status = 'completed' AND content IS NOT NULL AND NOT hidden
+                SELECT id, visibility, completed_at, hidden, deleted_at IS NOT NULL AS deleted FROM reports
+                WHERE slug = \(slug) AND status = 'completed' AND content IS NOT NULL
                 """)
         }
         guard let version else { throw notFound }
+        if try version.bool("deleted") { throw ManageController.gone }
+        guard try !version.bool("hidden") else { throw notFound }
         let id = try version.int64("id")
         let visibility = try version.string("visibility")
         let etag = ReaderCaching.etag(
@@ -72,13 +74,5 @@ enum ReportPageController {
         }
         if visibility != "public" { response.headers["X-Robots-Tag"] = "noindex" }
         return response
-    }
-}
-
-extension ReportStore {
-    /// The report with internal id `id`, if any.
-    static func find(id: Int64, on connection: Connection) throws -> Report? {
-        try connection.queryFirst("SELECT \(unescaped: Report.columns) FROM reports WHERE id = \(id)")
-            .map(Report.init(row:))
     }
 }

@@ -8,12 +8,12 @@ import ResendAPI
 /// the provider deduplicates, never a lost or doubled message.
 public enum EmailOutbox {
     /// Enqueues a message unless one with `key` exists (the unique key makes the enqueue itself idempotent).
-    static func enqueue(reportID: Int64?, key: String, to address: String, message: ReportEmail,
+    static func enqueue(reportID: Int64?, kind: String, key: String, to address: String, message: ReportEmail,
                         on connection: Connection) throws {
         try connection.execute(
             """
             INSERT INTO email_outbox (report_id, kind, idempotency_key, to_address, subject, html_body, text_body)
-            VALUES (\(reportID), 'report_ready', \(key), \(address), \(message.subject), \(message.html), \(message.text))
+            VALUES (\(reportID), \(kind), \(key), \(address), \(message.subject), \(message.html), \(message.text))
             ON CONFLICT (idempotency_key) DO NOTHING
             """)
     }

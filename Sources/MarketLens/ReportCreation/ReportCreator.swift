@@ -24,8 +24,9 @@ public struct IdenticalReport: Sendable, Equatable {
 
 /// What a create request led to.
 public enum CreationOutcome: Sendable {
-    /// A new report: queued (possibly `createUncertain`) or, after a definite upstream refusal, failed.
-    case created(Report)
+    /// A new report: queued (possibly `createUncertain`) or, after a definite upstream refusal, failed; with
+    /// the owner's manage token, which exists nowhere else in plaintext (show it once).
+    case created(Report, ManageToken)
     /// Nothing was created: an identical report is offered instead.
     case existing(IdenticalReport)
 }
@@ -70,16 +71,38 @@ public struct ReportCreator {
             guard verdict.isValid else { throw InputRejected(verdict: verdict) }
         }
         let publicID = ReportStore.newPublicID()
+        let token = ManageToken.generate()
         let reportID = try connection.transaction { connection in
             try RateLimiter.consume(limits, on: connection)
-            return try Self.insert(request, publicID: publicID, processor: configuration.processor, on: connection)
+            return try ReportStore.insert(request, publicID: publicID, processor: configuration.processor,
+                                          token: token, on: connection)
         }
-        try startRun(reportID: reportID, publicID: publicID, request: request, connection: connection,
-                     parallel: parallel)
+        try startRun(reportID: reportID, publicID: publicID, input: runInput(for: request, publicID: publicID),
+                     connection: connection, parallel: parallel)
         guard let report = try ReportStore.find(publicID: publicID, on: connection) else {
             throw ReportCreationFailure(reason: "report vanished after creation")
         }
-        return .created(report)
+        return .created(report, token)
+    }
+
+    /// Retries failed or cancelled report `old` as a new report with the same request and owner (its manage
+    /// link manages the retry too), counted against `client`'s limits when given (the operator's CLI is not
+    /// limited). Nil when `old` cannot be retried (still active, completed or deleted).
+    public func retry(_ old: Report, client: String?, connection: Connection,
+                      parallel: () throws -> ParallelClient) throws -> Report? {
+        let publicID = ReportStore.newPublicID()
+        let inserted = try connection.transaction { connection -> Report? in
+            if let client {
+                try RateLimiter.consume(RateLimit.reportCreation(client: client, configuration: configuration),
+                                        on: connection)
+            }
+            return try ReportStore.insertRetry(of: old.id, publicID: publicID, on: connection)
+        }
+        guard let inserted else { return nil }
+        try startRun(reportID: inserted.id, publicID: publicID,
+                     input: ReportRunRequest.input(for: inserted, configuration: configuration),
+                     connection: connection, parallel: parallel)
+        return try ReportStore.find(id: inserted.id, on: connection)
     }
 
     /// The newest public, visible report completed within `identicalWindowDays` for the same normalised
@@ -98,21 +121,6 @@ public struct ReportCreator {
                                title: try row.string("title"), completedAt: try row.date("completed_at"))
     }
 
-    /// Inserts the `queued` row; returns its internal id.
-    static func insert(_ request: ResearchRequest, publicID: String, processor: String, on connection: Connection)
-        throws -> Int64
-    {
-        let row = try connection.queryFirst(
-            """
-            INSERT INTO reports (public_id, title, industry, region, focus, processor, visibility, email)
-            VALUES (\(publicID), \(request.title), \(request.industry), \(request.region), \(request.focus),
-                    \(processor), \(request.visibility.rawValue), \(request.email))
-            RETURNING id
-            """)
-        guard let id = try row?.int64("id") else { throw ReportCreationFailure(reason: "insert returned nothing") }
-        return id
-    }
-
     /// The create body of the run (upstream-api.md §2.1).
     public func runInput(for request: ResearchRequest, publicID: String) -> RunInput {
         ReportRunRequest.input(
@@ -122,14 +130,14 @@ public struct ReportCreator {
     /// Creates the run and records the outcome on the row: the run id and a `queued` event; or
     /// `create_uncertain` (the monitor reconciles by `metadata.report_id`, nothing is retried here); or, on a
     /// definite refusal, `failed` with a reason safe to show.
-    func startRun(reportID: Int64, publicID: String, request: ResearchRequest, connection: Connection,
+    func startRun(reportID: Int64, publicID: String, input: RunInput, connection: Connection,
                   parallel: () throws -> ParallelClient) throws {
         let queued = ReportEvent.status(.init(state: "queued", message: "Research queued"))
         do {
-            let run = try parallel().createRun(runInput(for: request, publicID: publicID))
+            let run = try parallel().createRun(input)
             do {
                 try connection.transaction { connection in
-                    try connection.execute("UPDATE reports SET task_run_id = \(run.runID) WHERE id = \(reportID)")
+                    try ReportStore.recordRun(run.runID, reportID: reportID, on: connection)
                     try ReportEventLog.append(queued, to: reportID, dedupeKey: "create:queued", on: connection)
                 }
             } catch {
@@ -137,7 +145,7 @@ public struct ReportCreator {
                 logger.error("run created but not recorded", metadata: [
                     "report": "\(publicID)", "run": "\(run.runID)", "error": "\(error)",
                 ])
-                _ = try? connection.execute("UPDATE reports SET create_uncertain = true WHERE id = \(reportID)")
+                try? ReportStore.markCreateUncertain(reportID: reportID, on: connection)
                 throw error
             }
             logger.info("report queued", metadata: ["report": "\(publicID)", "run": "\(run.runID)"])
@@ -147,7 +155,7 @@ public struct ReportCreator {
                     "report": "\(publicID)", "error": "\(error)",
                 ])
                 try connection.transaction { connection in
-                    try connection.execute("UPDATE reports SET create_uncertain = true WHERE id = \(reportID)")
+                    try ReportStore.markCreateUncertain(reportID: reportID, on: connection)
                     try ReportEventLog.append(queued, to: reportID, dedupeKey: "create:queued", on: connection)
                 }
                 return
@@ -167,9 +175,8 @@ public struct ReportCreator {
     /// Marks a still-queued report failed with `reason` and logs the `failed` event, once.
     static func markFailed(reportID: Int64, reason: String, on connection: Connection) throws {
         try connection.transaction { connection in
-            let changed = try connection.execute(
-                "UPDATE reports SET status = 'failed', error = \(reason) WHERE id = \(reportID) AND status = 'queued'")
-            if changed == 1 {
+            if try ReportStore.finish(reportID: reportID, as: .failed, message: reason, onlyQueued: true,
+                                      on: connection) != nil {
                 try ReportEventLog.append(.failed(.init(message: reason)), to: reportID, dedupeKey: "create:failed",
                                           on: connection)
             }
