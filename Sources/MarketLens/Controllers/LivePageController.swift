@@ -29,7 +29,7 @@ enum LivePageController {
         if let cookie = token.setCookie { response.headers.add("Set-Cookie", cookie) }
         if fresh != nil {
             // Shown once: the cookie goes, and this copy of the page is kept by no cache.
-            response = response.settingCookie(NewManageLink.clearing(reportID: report.publicID)).cacheControl(.noStore)
+            response = response.settingCookie(NewManageLink.clearing(path: "/reports/\(report.publicID)")).cacheControl(.noStore)
         }
         return response
     }

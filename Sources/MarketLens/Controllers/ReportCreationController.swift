@@ -26,7 +26,7 @@ enum ReportCreationController {
                 // The manage link is shown once, on the live page: handed over in a short-lived cookie scoped to
                 // that page (never in an address, so no log or Referer carries it), which the page then clears.
                 return try Response.redirect(to: "/reports/\(report.publicID)", status: .seeOther)
-                    .settingCookie(NewManageLink.cookie(token, reportID: report.publicID))
+                    .settingCookie(NewManageLink.cookie(token, path: "/reports/\(report.publicID)"))
             case .existing(let identical):
                 return try offerPage(identical, values: validation.values, request: request, context: context)
             }
@@ -46,7 +46,12 @@ enum ReportCreationController {
     }
 
     /// The JSON API: `202 {id, status, events_url, page_url}`, or `200 {existing: {id, slug, url}}`.
+    /// With `Idempotency-Key`, a repeat gets the first answer (the same report and manage link).
     @Sendable static func createFromAPI(_ request: Request, _ context: RequestContext) throws -> Response {
+        try Idempotency.respond(request, context, scope: "reports") { try createOnceFromAPI(request, context) }
+    }
+
+    static func createOnceFromAPI(_ request: Request, _ context: RequestContext) throws -> Response {
         let body = try request.decodeJSON(CreateBody.self, maxBytes: 64 << 10)
         let validation = ResearchRequestValidator.validate(ResearchRequestInput(
             industry: body.industry, region: body.region, focus: body.focus, email: body.email,

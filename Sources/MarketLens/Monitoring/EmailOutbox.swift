@@ -18,6 +18,17 @@ public enum EmailOutbox {
             """)
     }
 
+    /// Erases the address and the body (which carries the owner's manage link) of messages sent, or given up,
+    /// more than `days` days ago; the row stays for the operator. Returns how many were erased.
+    static func erase(olderThanDays days: Int, on connection: Connection) throws -> Int {
+        try connection.execute(
+            """
+            UPDATE email_outbox SET to_address = NULL, html_body = '', text_body = '', erased_at = now()
+            WHERE erased_at IS NULL AND status IN ('sent', 'failed')
+              AND coalesce(sent_at, updated_at) < now() - make_interval(days => \(days))
+            """)
+    }
+
     /// Makes every unsent message due now (also those given up); `all: false` leaves given-up ones alone.
     /// Returns how many were reset.
     @discardableResult
@@ -27,7 +38,7 @@ public enum EmailOutbox {
             """
             UPDATE email_outbox SET status = 'pending', next_attempt_at = now(),
                 attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END
-            WHERE sent_at IS NULL AND status = ANY(\(statuses))
+            WHERE sent_at IS NULL AND status = ANY(\(statuses)) AND to_address IS NOT NULL
             """)
     }
 

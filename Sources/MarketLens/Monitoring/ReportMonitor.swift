@@ -36,6 +36,7 @@ public struct ReportMonitor: BackgroundService {
         var followers: [Int64: FollowHandle] = [:]
         var sender: EmailOutbox.Sender?
         var senderChecked = false
+        var nextMaintenance = Date()
         logger.info("Report monitor started")
         while !stop.isRequested {
             do {
@@ -55,6 +56,10 @@ public struct ReportMonitor: BackgroundService {
                         sender = try EmailOutbox.Sender(configuration: configuration, logger: logger)
                     }
                     try sender?.sendDue(limit: 20, on: connection)
+                    if Date() >= nextMaintenance {
+                        nextMaintenance = Date().addingTimeInterval(Self.maintenanceInterval)
+                        try runMaintenance(on: connection)
+                    }
                 }
             } catch {
                 logger.warning("Report monitor pass failed", metadata: ["error": "\(error)"])
@@ -62,6 +67,20 @@ public struct ReportMonitor: BackgroundService {
             _ = stop.wait(timeout: .milliseconds(Int(configuration.monitor.loopInterval * 1000)))
         }
         shutDown(followers: followers, database: database)
+    }
+
+    /// How often the maintenance pass runs (address erasure, expired Idempotency-Keys).
+    static let maintenanceInterval: Double = 300
+
+    /// Erases e-mail addresses past their retention and expired Idempotency-Keys.
+    func runMaintenance(on connection: Connection) throws {
+        let counts = try AddressErasure.run(days: configuration.monitor.emailRetentionDays, on: connection)
+        if counts != AddressErasure.Counts() {
+            logger.info("Maintenance pass", metadata: [
+                "erased_report_addresses": "\(counts.reports)", "erased_outbox_addresses": "\(counts.emails)",
+                "expired_idempotency_keys": "\(counts.idempotencyKeys)",
+            ])
+        }
     }
 
     /// Stops every follower, waits briefly for them, and releases this process's leases.
