@@ -3,13 +3,61 @@ import Foundation
 import MarketLens
 import Postgres
 
-/// `marketlens reports list|show|hide|publish|delete`: moderation of reports from the shell.
+/// `marketlens reports list|show|hide|publish|unlist|cancel|stop-emails|delete`: moderation of reports from the
+/// shell; the owner's controls go through the same `ReportOwnerActions` as the manage page.
 /// E-mail addresses are never printed: only whether a report has one.
 struct ReportsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reports",
-        abstract: "List, inspect, hide, publish and delete reports.",
-        subcommands: [List.self, Show.self, Hide.self, Publish.self, Delete.self])
+        abstract: "List, inspect, hide, publish, unlist, cancel and delete reports, and stop their e-mails.",
+        subcommands: [List.self, Show.self, Hide.self, Publish.self, Unlist.self, Cancel.self, StopEmails.self,
+                      Delete.self])
+
+    struct Unlist: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a report unlisted: reachable by its link only, not in the library.")
+
+        @Argument(help: "The report's public id (rpt_…) or slug.")
+        var report: String
+
+        func run() throws {
+            let (connection, actions) = try ReportsCommand.ownerActions()
+            try actions.setVisibility(.unlisted, of: try ReportsCommand.find(report, on: connection), on: connection)
+            Console.line("Unlisted \(report).")
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a queued or running report (viewers see the end; the upstream run is abandoned).")
+
+        @Argument(help: "The report's public id (rpt_…) or slug.")
+        var report: String
+
+        func run() throws {
+            let (connection, actions) = try ReportsCommand.ownerActions()
+            do {
+                try actions.cancel(try ReportsCommand.find(report, on: connection), on: connection)
+            } catch let refusal as ReportOwnerActions.Refusal {
+                throw CommandFailure(refusal.description)
+            }
+            Console.line("Cancelled \(report).")
+        }
+    }
+
+    struct StopEmails: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stop-emails", abstract: "Stop a report's e-mails: erase its address, drop unsent mail.")
+
+        @Argument(help: "The report's public id (rpt_…) or slug.")
+        var report: String
+
+        func run() throws {
+            let (connection, actions) = try ReportsCommand.ownerActions()
+            try actions.stopEmails(of: try ReportsCommand.find(report, on: connection), on: connection)
+            Console.line("E-mails stopped for \(report).")
+        }
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List reports, newest first.")
@@ -151,6 +199,15 @@ struct ReportsCommand: ParsableCommand {
             }
             Console.line("Deleted \(found.publicID) with \(removed.0) event(s) and \(removed.1) e-mail(s).")
         }
+    }
+
+    /// A connection and the owner's actions, for the commands that act as the report's owner.
+    static func ownerActions() throws -> (Connection, ReportOwnerActions) {
+        let (configuration, logger) = try CommandEnvironment.load()
+        let completion = ReportCompletion(
+            baseURL: configuration.baseURL, renderer: try PageRenderer(directory: configuration.templatesDirectory))
+        return (try Connection(url: configuration.databaseURL),
+                ReportOwnerActions(configuration: configuration, completion: completion, logger: logger))
     }
 
     static func connect() throws -> Connection {
