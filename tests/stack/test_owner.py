@@ -182,9 +182,9 @@ def test_the_same_creation_sent_five_times_at_once_is_one_report_one_run_and_fiv
     assert status == 400, answer
 
 
-def _first_event(response) -> dict:
+def _first_event(lines) -> dict:
     name, data = None, None
-    for raw in response.iter_lines(decode_unicode=True):
+    for raw in lines:
         if raw.startswith("event:"):
             name = raw.split(":", 1)[1].strip()
         elif raw.startswith("data:"):
@@ -198,12 +198,13 @@ def test_a_repeated_batch_stream_attaches_to_the_same_batch_and_its_manage_link_
     import requests
     key = f"batch-{word(10)}"
     body = {"research_goal": f"Uses Kubernetes {word()}", "search_depth": "comprehensive",
-            "max_parallel_searches": 5, "company_domains": [f"{word()}-{i}.example.com" for i in range(40)]}
+            "max_parallel_searches": 5, "confidence_threshold": 0.7,
+            "company_domains": [f"{word()}{i}.example.com" for i in range(40)]}
     headers = {"Idempotency-Key": key}
     first = requests.post(url("/research/batch/stream"), json=body, headers=headers, stream=True, verify=False,
                           timeout=30)
     assert first.status_code == 200
-    connected = _first_event(first)
+    connected = _first_event(first.iter_lines(decode_unicode=True))
     first.close()
     batch_id = connected["data"]["batch_id"]
     manage = first.headers["X-Manage-URL"]
@@ -212,7 +213,8 @@ def test_a_repeated_batch_stream_attaches_to_the_same_batch_and_its_manage_link_
     again = requests.post(url("/research/batch/stream"), json=body, headers=headers, stream=True, verify=False,
                           timeout=30)
     assert again.status_code == 200 and again.headers["X-Manage-URL"] == manage
-    assert _first_event(again)["data"]["batch_id"] == batch_id
+    again_lines = again.iter_lines(decode_unicode=True)
+    assert _first_event(again_lines)["data"]["batch_id"] == batch_id
     assert psql("SELECT count(*) FROM batches WHERE research_goal = :'g';", g=body["research_goal"]) == "1"
     other = requests.post(url("/research/batch/stream"), json={**body, "search_depth": "quick"}, headers=headers,
                           verify=False, timeout=30)
@@ -227,8 +229,7 @@ def test_a_repeated_batch_stream_attaches_to_the_same_batch_and_its_manage_link_
         assert visitor.post_form({"action": "cancel"}, path=f"/manage/{token}").status == 303
     finally:
         visitor.close()
-    names = [line.split(":", 1)[1].strip() for line in again.iter_lines(decode_unicode=True)
-             if line.startswith("event:")]
+    names = [line.split(":", 1)[1].strip() for line in again_lines if line.startswith("event:")]
     again.close()
     assert names[-1] == "stream_error", names[-5:]
     state = requests.get(url(f"/research/batch/{batch_id}"), verify=False, timeout=10).json()

@@ -25,7 +25,7 @@ public enum EmailOutbox {
             """
             UPDATE email_outbox SET to_address = NULL, html_body = '', text_body = '', erased_at = now()
             WHERE erased_at IS NULL AND status IN ('sent', 'failed')
-              AND coalesce(sent_at, updated_at) < now() - make_interval(days => \(days))
+              AND coalesce(sent_at, updated_at) < now() - make_interval(days => \(days)::int)
             """)
     }
 

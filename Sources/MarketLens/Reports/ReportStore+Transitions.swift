@@ -149,7 +149,7 @@ extension ReportStore {
             WHERE r.email IS NOT NULL AND r.status NOT IN ('queued', 'running')
               AND NOT EXISTS (SELECT 1 FROM email_outbox o WHERE o.report_id = r.id AND o.status = 'pending')
               AND coalesce((SELECT max(coalesce(o.sent_at, o.updated_at)) FROM email_outbox o WHERE o.report_id = r.id),
-                           r.completed_at, r.created_at) < now() - make_interval(days => \(days))
+                           r.completed_at, r.created_at) < now() - make_interval(days => \(days)::int)
             """)
     }
 
