@@ -21,9 +21,7 @@ struct ReportsCommand: ParsableCommand {
         var report: String
 
         func run() throws {
-            let (connection, actions) = try ReportsCommand.ownerActions()
-            try actions.setVisibility(.unlisted, of: try ReportsCommand.find(report, on: connection), on: connection)
-            Console.line("Unlisted \(report).")
+            try ReportsCommand.asOwner(report, done: "Unlisted") { try $0.setVisibility(.unlisted, of: $1, on: $2) }
         }
     }
 
@@ -35,13 +33,7 @@ struct ReportsCommand: ParsableCommand {
         var report: String
 
         func run() throws {
-            let (connection, actions) = try ReportsCommand.ownerActions()
-            do {
-                try actions.cancel(try ReportsCommand.find(report, on: connection), on: connection)
-            } catch let refusal as ReportOwnerActions.Refusal {
-                throw CommandFailure(refusal.description)
-            }
-            Console.line("Cancelled \(report).")
+            try ReportsCommand.asOwner(report, done: "Cancelled") { try $0.cancel($1, on: $2) }
         }
     }
 
@@ -53,9 +45,7 @@ struct ReportsCommand: ParsableCommand {
         var report: String
 
         func run() throws {
-            let (connection, actions) = try ReportsCommand.ownerActions()
-            try actions.stopEmails(of: try ReportsCommand.find(report, on: connection), on: connection)
-            Console.line("E-mails stopped for \(report).")
+            try ReportsCommand.asOwner(report, done: "E-mails stopped for") { try $0.stopEmails(of: $1, on: $2) }
         }
     }
 
@@ -201,13 +191,22 @@ struct ReportsCommand: ParsableCommand {
         }
     }
 
-    /// A connection and the owner's actions, for the commands that act as the report's owner.
-    static func ownerActions() throws -> (Connection, ReportOwnerActions) {
+    /// Acts as the owner of report `key` (through the same `ReportOwnerActions` as the manage page), then says
+    /// `done` and the report's id; a refusal (gone, finished) is a clear failure.
+    static func asOwner(_ key: String, done: String,
+                        _ action: (ReportOwnerActions, Report, Connection) throws -> Void) throws {
         let (configuration, logger) = try CommandEnvironment.load()
         let completion = ReportCompletion(
             baseURL: configuration.baseURL, renderer: try PageRenderer(directory: configuration.templatesDirectory))
-        return (try Connection(url: configuration.databaseURL),
-                ReportOwnerActions(configuration: configuration, completion: completion, logger: logger))
+        let actions = ReportOwnerActions(configuration: configuration, completion: completion, logger: logger)
+        let connection = try Connection(url: configuration.databaseURL)
+        let report = try find(key, on: connection)
+        do {
+            try action(actions, report, connection)
+        } catch let refusal as ReportOwnerActions.Refusal {
+            throw CommandFailure(refusal.description)
+        }
+        Console.line("\(done) \(report.publicID).")
     }
 
     static func connect() throws -> Connection {
@@ -217,10 +216,10 @@ struct ReportsCommand: ParsableCommand {
 
     /// The report with this public id, else this slug (hidden ones included); a clear failure otherwise.
     static func find(_ key: String, on connection: Connection) throws -> Report {
-        let row = try connection.queryFirst(
-            "SELECT \(unescaped: Report.columns) FROM reports WHERE public_id = \(key) OR slug = \(key) LIMIT 1")
-        guard let row else { throw CommandFailure("no report has the id or slug \(key)") }
-        return try Report(row: row)
+        guard let report = try ReportStore.find(idOrSlug: key, on: connection) else {
+            throw CommandFailure("no report has the id or slug \(key)")
+        }
+        return report
     }
 
     static func shorten(_ text: String, to length: Int) -> String {

@@ -33,6 +33,10 @@ def manage_link(browser: Browser) -> str:
 
 
 def click(browser: Browser, selector: str) -> None:
+    """Clicks a manage page's button once the page shows it; waits for the page after the form's redirect."""
+    assert browser.wait_for(f"location.pathname.startsWith('/manage/') && "
+                            f"document.querySelector({json.dumps(selector)}) !== null", 15), \
+        browser.evaluate("location.href + ' ' + document.body.innerText.slice(0, 500)")
     browser.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
     browser.wait_for("document.readyState === 'complete' && document.getElementById('manage-notice') !== null", 30)
 

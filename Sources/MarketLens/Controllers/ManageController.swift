@@ -26,12 +26,12 @@ enum ManageController {
         let form = try request.form()
         try CSRF.standard.verify(request, formToken: form[CSRF.standard.formField])
         let action = form["action"] ?? ""
-        if try context.database.withConnection({ try ReportStore.latest(managedBy: token, on: $0) }) == nil,
-           let batch = try context.database.withConnection({ try BatchStore.find(managedBy: token, on: $0) }) {
+        guard let report = try context.database.withConnection({ try ReportStore.latest(managedBy: token, on: $0) })
+        else {
+            guard let batch = try context.database.withConnection({ try BatchStore.find(managedBy: token, on: $0) })
+            else { throw notFound }
             return try BatchManage.act(action, batch: batch, token: token, context)
         }
-        guard let report = try context.database.withConnection({ try ReportStore.latest(managedBy: token, on: $0) })
-        else { throw notFound }
         let actions = ownerActions(context)
         let notice: String
         do {

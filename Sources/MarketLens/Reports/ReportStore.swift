@@ -25,6 +25,13 @@ public enum ReportStore {
             .map(Report.init(row:))
     }
 
+    /// The report with public id or slug `key` (the operator's CLI accepts either), hidden or not.
+    public static func find(idOrSlug key: String, on connection: Connection) throws -> Report? {
+        try connection.queryFirst(
+            "SELECT \(unescaped: Report.columns) FROM reports WHERE public_id = \(key) OR slug = \(key) LIMIT 1"
+        ).map(Report.init(row:))
+    }
+
     /// The report with public id `publicID` if `token` is its manage token; nil for any other token, so a
     /// wrong token and an unknown id look the same.
     public static func find(publicID: String, token: ManageToken, on connection: Connection) throws -> Report? {
