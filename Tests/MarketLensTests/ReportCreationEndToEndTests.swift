@@ -250,9 +250,15 @@ struct ReportCreationEndToEndTests {
                 "SELECT e.type FROM report_events e JOIN reports r ON r.id = e.report_id WHERE r.public_id = \(failedID)")
             #expect(try events.map { try $0.string("type") } == ["failed"])
 
+            // Its owner is told once, with the reason and the manage link that retries it.
+            let manageURL = try #require(created["manage_url"] as? String)
+            let mails = try stack.database.query("SELECT kind, text_body FROM email_outbox")
+            #expect(try mails.map { try $0.string("kind") } == ["report_failed"])
+            #expect(try mails.first?.string("text_body").contains(manageURL) == true)
+            #expect(try mails.first?.string("text_body").contains("run out of credit") == true)
+
             // Knowing the id is not enough any more: only the manage link retries.
             #expect(try stack.postForm([], path: "/reports/\(failedID)/retry").status == 404)
-            let manageURL = try #require(created["manage_url"] as? String)
             let token = try #require(manageURL.split(separator: "/").last.map(String.init))
             #expect(try stack.postForm([("action", "retry")], csrf: false, path: "/manage/\(token)").status == 403)
             #expect(try stack.reportCount() == 1)

@@ -45,7 +45,7 @@ enum ReportCreationController {
         }
     }
 
-    /// The JSON API: `202 {id, status, events_url, page_url}`, or `200 {existing: {id, slug, url}}`.
+    /// The JSON API: `202 {id, status, events_url, page_url, manage_url}`, or `200 {existing: {id, slug, url}}`.
     /// With `Idempotency-Key`, a repeat gets the first answer (the same report and manage link).
     @Sendable static func createFromAPI(_ request: Request, _ context: RequestContext) throws -> Response {
         try Idempotency.respond(request, context, scope: "reports") { try createOnceFromAPI(request, context) }
@@ -87,7 +87,8 @@ enum ReportCreationController {
         }
         let client = clientAddress(request)
         do {
-            let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger)
+            let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger,
+                                        completion: context.app.reportCompletion)
             let verdict = try context.database.withConnection { connection in
                 try creator.checker.verdict(for: research, connection: connection, client: context.parallel) {
                     try connection.transaction {
@@ -109,7 +110,8 @@ enum ReportCreationController {
     static func create(_ research: ResearchRequest, fresh: Bool, request: Request, context: RequestContext) throws
         -> CreationOutcome
     {
-        let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger)
+        let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger,
+                                    completion: context.app.reportCompletion)
         let client = clientAddress(request)
         return try context.database.withConnection { connection in
             try creator.create(research, client: client, fresh: fresh, connection: connection,

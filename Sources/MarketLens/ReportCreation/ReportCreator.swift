@@ -37,14 +37,18 @@ public struct ReportCreator {
     public var configuration: AppConfiguration
     public var checker: InputChecker
     public var logger: Logger
+    /// Fails a report whose create upstream refused, e-mailing its owner like any failure; without it (tests) the
+    /// report is failed without e-mail.
+    public var completion: ReportCompletion?
 
     /// How far back a completed identical report is offered.
     public static let identicalWindowDays = 30
 
     /// Creates a creator for the app's configuration.
-    public init(configuration: AppConfiguration, logger: Logger) {
+    public init(configuration: AppConfiguration, logger: Logger, completion: ReportCompletion? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.completion = completion
         checker = InputChecker(model: configuration.validationModel, timeout: configuration.validationTimeout,
                                logger: logger)
     }
@@ -52,10 +56,10 @@ public struct ReportCreator {
     /// Creates a report for `request` from client address `client`.
     ///
     /// Throws `RateLimitExceeded` (nothing created), `InputCheckUnavailable` (nothing created: never fail open),
-    /// `InputRejected` (nothing created), or a database error. `fresh` skips the identical-report offer;
-    /// `skipCheck` skips the Chat check (a retry of a report whose input passed it already).
+    /// `InputRejected` (nothing created), or a database error. `fresh` skips the identical-report offer. (A retry
+    /// skips the Chat check: its input passed it already; see `retry`.)
     public func create(
-        _ request: ResearchRequest, client: String, fresh: Bool, skipCheck: Bool = false, connection: Connection,
+        _ request: ResearchRequest, client: String, fresh: Bool, connection: Connection,
         parallel: () throws -> ParallelClient
     ) throws -> CreationOutcome {
         if !fresh, let identical = try Self.findIdentical(request, on: connection) {
@@ -64,12 +68,10 @@ public struct ReportCreator {
         let limits = RateLimit.reportCreation(client: client, configuration: configuration)
         // Refuse early, before paying for a chat call; the transaction below is the authority.
         try RateLimiter.check(limits, on: connection)
-        if !skipCheck {
-            let (verdict, _) = try checker.verdict(for: request, connection: connection, client: parallel) {
-                try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(client: client), on: $0) }
-            }
-            guard verdict.isValid else { throw InputRejected(verdict: verdict) }
+        let (verdict, _) = try checker.verdict(for: request, connection: connection, client: parallel) {
+            try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(client: client), on: $0) }
         }
+        guard verdict.isValid else { throw InputRejected(verdict: verdict) }
         let publicID = ReportStore.newPublicID()
         let token = ManageToken.generate()
         let reportID = try connection.transaction { connection in
@@ -168,7 +170,11 @@ public struct ReportCreator {
             } else {
                 logger.warning("run creation failed", metadata: ["report": "\(publicID)", "error": "\(error)"])
             }
-            try Self.markFailed(reportID: reportID, reason: reason, on: connection)
+            if let completion {
+                try completion.fail(reportID: reportID, reason: reason, onlyQueued: true, on: connection)
+            } else {
+                try Self.markFailed(reportID: reportID, reason: reason, on: connection)
+            }
         }
     }
 

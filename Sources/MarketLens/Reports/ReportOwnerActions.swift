@@ -50,7 +50,7 @@ public struct ReportOwnerActions {
         guard report.status == .failed || report.status == .cancelled else {
             throw Refusal.conflict("Only a failed or cancelled report can be retried.")
         }
-        let creator = ReportCreator(configuration: configuration, logger: logger)
+        let creator = ReportCreator(configuration: configuration, logger: logger, completion: completion)
         guard let retried = try creator.retry(report, client: client, connection: connection, parallel: parallel)
         else { throw Refusal.conflict("This report cannot be retried.") }
         logger.info("report retried by its owner", metadata: ["report": "\(report.publicID)",
