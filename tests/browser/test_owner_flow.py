@@ -62,6 +62,7 @@ def test_the_owner_cancels_unpublishes_and_deletes_with_the_manage_link(browser:
 
     # 2. A short run: completed, the e-mail carries the same link; unpublish, then delete.
     marker = word(8)
+    queue_fault("create", "duration;seconds=250")  # about 5 s: the live page is seen before it completes
     second = submit_research(browser, base, f"Seaweed farming {marker}", f"reader.{marker}@example.com")
     link = manage_link(browser)
     state = wait_until_finished(second)

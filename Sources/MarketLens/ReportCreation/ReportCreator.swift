@@ -62,7 +62,8 @@ public struct ReportCreator {
         _ request: ResearchRequest, client: String, fresh: Bool, connection: Connection,
         parallel: () throws -> ParallelClient
     ) throws -> CreationOutcome {
-        if !fresh, let identical = try Self.findIdentical(request, on: connection) {
+        if !fresh, let identical = try ReportStore.findIdentical(request, withinDays: Self.identicalWindowDays,
+                                                                on: connection) {
             return .existing(identical)
         }
         let limits = RateLimit.reportCreation(client: client, configuration: configuration)
@@ -105,22 +106,6 @@ public struct ReportCreator {
                      input: ReportRunRequest.input(for: inserted, configuration: configuration),
                      connection: connection, parallel: parallel)
         return try ReportStore.find(id: inserted.id, on: connection)
-    }
-
-    /// The newest public, visible report completed within `identicalWindowDays` for the same normalised
-    /// industry, region and focus. Unlisted reports are never offered: their link is their owner's secret.
-    public static func findIdentical(_ request: ResearchRequest, on connection: Connection) throws -> IdenticalReport? {
-        guard let row = try connection.queryFirst(
-            """
-            SELECT public_id, slug, title, completed_at FROM reports
-            WHERE request_key = report_request_key(\(request.industry), \(request.region), \(request.focus))
-              AND status = 'completed' AND NOT hidden AND visibility = 'public' AND slug IS NOT NULL
-              AND completed_at > now() - \(identicalWindowDays) * interval '1 day'
-            ORDER BY completed_at DESC LIMIT 1
-            """)
-        else { return nil }
-        return IdenticalReport(publicID: try row.string("public_id"), slug: try row.string("slug"),
-                               title: try row.string("title"), completedAt: try row.date("completed_at"))
     }
 
     /// The create body of the run (upstream-api.md §2.1).

@@ -53,6 +53,24 @@ public enum ReportStore {
         ).map(Report.init(row:))
     }
 
+    /// The newest public, visible report completed within `days` days for the same normalised industry, region
+    /// and focus (product.md §7.2). Unlisted reports are never offered: their link is their owner's secret.
+    public static func findIdentical(_ request: ResearchRequest, withinDays days: Int, on connection: Connection)
+        throws -> IdenticalReport?
+    {
+        guard let row = try connection.queryFirst(
+            """
+            SELECT public_id, slug, title, completed_at FROM reports
+            WHERE request_key = report_request_key(\(request.industry), \(request.region), \(request.focus))
+              AND status = 'completed' AND NOT hidden AND visibility = 'public' AND slug IS NOT NULL
+              AND completed_at > now() - \(days) * interval '1 day'
+            ORDER BY completed_at DESC LIMIT 1
+            """)
+        else { return nil }
+        return IdenticalReport(publicID: try row.string("public_id"), slug: try row.string("slug"),
+                               title: try row.string("title"), completedAt: try row.date("completed_at"))
+    }
+
     /// The current status of report `id`; nil when it no longer exists.
     static func status(of id: Int64, lock: Bool = false, on connection: Connection) throws -> Report.Status? {
         let row = lock
