@@ -235,3 +235,39 @@ def test_a_repeated_batch_stream_attaches_to_the_same_batch_and_its_manage_link_
     state = requests.get(url(f"/research/batch/{batch_id}"), verify=False, timeout=10).json()
     assert state["status"] == "cancelled"
     assert "manage_url" not in state or state["manage_url"] is None
+
+
+def test_the_operators_cli_has_the_owners_controls():
+    import subprocess
+    public_id, _ = create_owned(f"Cold storage {word()}", email=f"cli.{word()}@example.com")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([os.environ["MARKETLENS_BIN"], "reports", *args], capture_output=True, text=True,
+                              timeout=60, env=dict(os.environ))
+    for args, state in ((("unlist", public_id), "|unlisted|true|"), (("stop-emails", public_id), "|unlisted|false|"),
+                        (("cancel", public_id), "cancelled|")):
+        done = cli(*args)
+        assert done.returncode == 0, (args, done.stderr)
+        assert public_id in done.stdout
+        assert state in row(public_id), (args, row(public_id))
+    again = cli("cancel", public_id)
+    assert again.returncode != 0 and "still running" in again.stderr, (again.stdout, again.stderr)
+
+
+def test_the_synchronous_batch_call_repeats_by_idempotency_key_with_its_manage_link():
+    import requests
+    body = {"research_goal": f"Sells online {word()}", "company_domains": [f"{word()}.example.com"],
+            "search_depth": "quick", "max_parallel_searches": 5, "confidence_threshold": 0.5}
+    headers = {"Idempotency-Key": f"sync-{word(10)}"}
+    first = requests.post(url("/research/batch"), json=body, headers=headers, verify=False, timeout=120)
+    assert first.status_code in (200, 202), first.text[:300]
+    document = first.json()
+    assert document["manage_url"] == first.headers["X-Manage-URL"]
+    assert first.headers["Cache-Control"] == "no-store"
+    again = requests.post(url("/research/batch"), json=body, headers=headers, verify=False, timeout=120)
+    assert again.json()["batch_id"] == document["batch_id"] and again.json()["manage_url"] == document["manage_url"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert psql("SELECT count(*) FROM batches WHERE research_goal = :'g';", g=body["research_goal"]) == "1"
+    # Whoever reads the batch later never sees the link.
+    assert "manage_url" not in requests.get(url(f"/research/batch/{document['batch_id']}"), verify=False,
+                                            timeout=10).json()
