@@ -12,13 +12,14 @@ enum LivePageController {
         let publicID = request.parameters["id"] ?? ""
         guard LiveController.isPlausibleID(publicID) else { throw HTTPError.notFound("There is no report with this id.") }
         let fresh = NewManageLink.presented(in: request)
-        let loaded = try context.database.withConnection { connection -> (Report, LiveView.Snapshot, Bool)? in
-            guard let report = try ReportStore.find(publicID: publicID, on: connection) else { return nil }
-            if report.isDeleted { throw ManageController.gone }
-            let owns = try fresh.map { try ReportStore.find(publicID: publicID, token: $0, on: connection) != nil } ?? false
+        let (report, snapshot, owns) = try context.database.withConnection {
+            connection -> (Report, LiveView.Snapshot, Bool) in
+            let report = try ReportAccess.require(
+                try ReportStore.find(publicID: publicID, on: connection), message: "There is no report with this id.")
+            let owns = try fresh.map { try ReportStore.find(publicID: publicID, token: $0, on: connection) != nil }
+                ?? false
             return (report, try LiveView.Snapshot.load(report, on: connection, messages: recentMessages), owns)
         }
-        guard let (report, snapshot, owns) = loaded else { throw HTTPError.notFound("There is no report with this id.") }
         if report.status == .completed, let slug = report.slug {
             return try Response.redirect(to: "/r/" + Self.pathSegment(slug))
         }

@@ -120,7 +120,7 @@ enum ManageController {
     // MARK: - Shared
 
     static let notFound = HTTPError(status: 404, code: "not_found", message: "There is nothing to manage at this address.")
-    static let gone = HTTPError(status: 410, code: "gone", message: "This report was deleted by its owner.")
+    static let gone = ReportAccess.goneError
 
     static func ownerActions(_ context: RequestContext) -> ReportOwnerActions {
         ReportOwnerActions(configuration: context.app.configuration, completion: context.app.reportCompletion,

@@ -8,7 +8,11 @@ import Web
 /// comes from the process's `ReportRenderCache`, so the content is read and rendered once per process and
 /// version, and a revalidation answers 304 without touching it.
 enum ReportPageController {
-    static let cacheControl = CacheControl.publicMaxAge(300)
+    /// Public reports may be kept by shared caches; unlisted ones only by the visitor's own browser (a shared
+    /// cache must not hand an unlisted report to someone who never had its link).
+    static func cacheControl(visibility: String) -> CacheControl {
+        visibility == "public" ? .publicMaxAge(300) : .privateMaxAge(300)
+    }
 
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         try respond(request, context, representation: "html") { report in
@@ -51,10 +55,11 @@ enum ReportPageController {
                 """)
         }
         guard let version else { throw notFound }
-        if try version.bool("deleted") { throw ManageController.gone }
-        guard try !version.bool("hidden") else { throw notFound }
+        if let refused = ReportAccess(hidden: try version.bool("hidden"), deleted: try version.bool("deleted"))
+            .error(message: notFound.message) { throw refused }
         let id = try version.int64("id")
         let visibility = try version.string("visibility")
+        let cacheControl = Self.cacheControl(visibility: visibility)
         let etag = ReaderCaching.etag(
             slug: slug, completedAt: try version.optionalDate("completed_at"), visibility: visibility,
             representation: representation)
@@ -62,8 +67,9 @@ enum ReportPageController {
             return ReaderCaching.notModified(etag: etag, cacheControl: cacheControl)
         }
         let text = try context.app.reportRenderCache.text(key: ReportRenderCache.Key(id: id, etag: etag)) {
-            let report = try context.database.withConnection { try ReportStore.find(id: id, on: $0) }
-            guard let report, report.status == .completed, !report.hidden else { throw notFound }
+            let report = try ReportAccess.require(
+                try context.database.withConnection { try ReportStore.find(id: id, on: $0) }, message: notFound.message)
+            guard report.status == .completed else { throw notFound }
             return try render(report)
         }
         var response = wrap(text).cacheControl(cacheControl)

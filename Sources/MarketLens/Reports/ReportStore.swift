@@ -105,12 +105,8 @@ public enum ReportStore {
         return try rows.map { (try $0.int64("id"), try $0.string("public_id"), try $0.string("task_run_id")) }
     }
 
-    /// A new public id: `rpt_` and 20 random base-36 characters.
-    public static func newPublicID() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return "rpt_" + String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
-    }
+    /// A new public id: `rpt_` and 26 random base-36 characters (`PublicID`).
+    public static func newPublicID() -> String { PublicID.make(prefix: "rpt_") }
 
     // MARK: - Creation
 
