@@ -71,7 +71,7 @@ struct RequestThread {
         let elapsed = start.duration(to: .now)
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         logger.debug("request", metadata: [
-            "method": "\(request.method)", "path": "\(request.path)", "status": "\(status)",
+            "method": "\(request.method)", "path": "\(request.loggablePath)", "status": "\(status)",
             "ms": "\(milliseconds)", "request_id": "\(request.requestID)",
         ])
     }

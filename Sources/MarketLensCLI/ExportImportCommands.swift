@@ -3,8 +3,8 @@ import Foundation
 import MarketLens
 import Postgres
 
-/// `marketlens export`: every report with its events as JSON lines (one report per line). E-mail addresses are
-/// left out: an export is a file that travels.
+/// `marketlens export`: every report (not those their owners deleted) with its events as JSON lines (one report
+/// per line). E-mail addresses are left out: an export is a file that travels.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
@@ -16,7 +16,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let (configuration, _) = try CommandEnvironment.load()
         let connection = try Connection(url: configuration.databaseURL)
-        let total = try connection.queryFirst("SELECT count(*) AS n FROM reports")?.int("n") ?? 0
+        let total = try connection.queryFirst("SELECT count(*) AS n FROM reports WHERE deleted_at IS NULL")?.int("n") ?? 0
         let handle: FileHandle
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: nil) else {
@@ -39,7 +39,7 @@ struct ExportCommand: ParsableCommand {
                        sources_read, \(unescaped: ReportArchive.utc("created_at")) AS created_at,
                        \(unescaped: ReportArchive.utc("started_at")) AS started_at,
                        \(unescaped: ReportArchive.utc("completed_at")) AS completed_at
-                FROM reports WHERE id > \(lastID) ORDER BY id LIMIT 200
+                FROM reports WHERE id > \(lastID) AND deleted_at IS NULL ORDER BY id LIMIT 200
                 """)
             guard let last = rows.last else { break }
             lastID = try last.int64("id")
@@ -194,7 +194,7 @@ enum ReportArchive {
                     """)
                 maxSeq = max(maxSeq, seq)
             }
-            _ = try connection.execute("UPDATE reports SET event_seq = \(maxSeq)::int WHERE id = \(id)")
+            try ReportStore.setEventSeq(maxSeq, reportID: id, on: connection)
             return true
         }
     }

@@ -6,7 +6,7 @@ import Postgres
 struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Delete old report events, rate-limit windows, validation verdicts and webhook ids.",
+        abstract: "Delete old report events, rate-limit windows, validation verdicts and webhook ids; erase old e-mail addresses.",
         discussion: """
             Only the parts named are pruned. Events of reports still running are always kept. Destructive: \
             requires --yes.
@@ -24,6 +24,9 @@ struct PruneCommand: ParsableCommand {
     @Flag(help: "Delete remembered webhook ids older than a week.")
     var webhookDeliveries = false
 
+    @Flag(help: "Erase e-mail addresses (reports and outbox) sent more than MARKETLENS_EMAIL_RETENTION_DAYS ago, and Idempotency-Keys older than 24 h.")
+    var emails = false
+
     @Flag(help: "Confirm the deletion.")
     var yes = false
 
@@ -31,8 +34,8 @@ struct PruneCommand: ParsableCommand {
         if let eventsOlderThan, Pruning.parseAge(eventsOlderThan) == nil {
             throw ValidationError("--events-older-than must look like 90d, 12h, 30m or 45s")
         }
-        if eventsOlderThan == nil && !rateLimits && !validationCache && !webhookDeliveries {
-            throw ValidationError("name what to prune: --events-older-than, --rate-limits, --validation-cache, --webhook-deliveries")
+        if eventsOlderThan == nil && !rateLimits && !validationCache && !webhookDeliveries && !emails {
+            throw ValidationError("name what to prune: --events-older-than, --rate-limits, --validation-cache, --webhook-deliveries, --emails")
         }
         if !yes { throw ValidationError("prune deletes data: add --yes to confirm") }
     }
@@ -43,7 +46,12 @@ struct PruneCommand: ParsableCommand {
         let counts = try Pruning.prune(
             eventsOlderThan: eventsOlderThan.flatMap(Pruning.parseAge), rateLimits: rateLimits,
             validationCache: validationCache, webhookDeliveries: webhookDeliveries, on: connection)
+        let erased = emails
+            ? try AddressErasure.run(days: configuration.monitor.emailRetentionDays, on: connection) : nil
         Console.table(["pruned", "rows"], [
+            ["e-mail addresses (reports)", erased.map { String($0.reports) } ?? "-"],
+            ["e-mail addresses (outbox)", erased.map { String($0.emails) } ?? "-"],
+            ["idempotency keys", erased.map { String($0.idempotencyKeys) } ?? "-"],
             ["report events", eventsOlderThan == nil ? "-" : String(counts.events)],
             ["rate-limit windows", rateLimits ? String(counts.rateLimits) : "-"],
             ["validation verdicts", validationCache ? String(counts.validationCache) : "-"],

@@ -3,13 +3,51 @@ import Foundation
 import MarketLens
 import Postgres
 
-/// `marketlens reports list|show|hide|publish|delete`: moderation of reports from the shell.
+/// `marketlens reports list|show|hide|publish|unlist|cancel|stop-emails|delete`: moderation of reports from the
+/// shell; the owner's controls go through the same `ReportOwnerActions` as the manage page.
 /// E-mail addresses are never printed: only whether a report has one.
 struct ReportsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reports",
-        abstract: "List, inspect, hide, publish and delete reports.",
-        subcommands: [List.self, Show.self, Hide.self, Publish.self, Delete.self])
+        abstract: "List, inspect, hide, publish, unlist, cancel and delete reports, and stop their e-mails.",
+        subcommands: [List.self, Show.self, Hide.self, Publish.self, Unlist.self, Cancel.self, StopEmails.self,
+                      Delete.self])
+
+    struct Unlist: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a report unlisted: reachable by its link only, not in the library.")
+
+        @Argument(help: "The report's public id (rpt_…) or slug.")
+        var report: String
+
+        func run() throws {
+            try ReportsCommand.asOwner(report, done: "Unlisted") { try $0.setVisibility(.unlisted, of: $1, on: $2) }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a queued or running report (viewers see the end; the upstream run is abandoned).")
+
+        @Argument(help: "The report's public id (rpt_…) or slug.")
+        var report: String
+
+        func run() throws {
+            try ReportsCommand.asOwner(report, done: "Cancelled") { try $0.cancel($1, on: $2) }
+        }
+    }
+
+    struct StopEmails: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stop-emails", abstract: "Stop a report's e-mails: erase its address, drop unsent mail.")
+
+        @Argument(help: "The report's public id (rpt_…) or slug.")
+        var report: String
+
+        func run() throws {
+            try ReportsCommand.asOwner(report, done: "E-mails stopped for") { try $0.stopEmails(of: $1, on: $2) }
+        }
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List reports, newest first.")
@@ -103,7 +141,7 @@ struct ReportsCommand: ParsableCommand {
         func run() throws {
             let connection = try ReportsCommand.connect()
             let found = try ReportsCommand.find(report, on: connection)
-            _ = try connection.execute("UPDATE reports SET hidden = true WHERE id = \(found.id)")
+            try ReportStore.setHidden(true, reportID: found.id, on: connection)
             Console.line("Hidden \(found.publicID).")
         }
     }
@@ -118,8 +156,7 @@ struct ReportsCommand: ParsableCommand {
         func run() throws {
             let connection = try ReportsCommand.connect()
             let found = try ReportsCommand.find(report, on: connection)
-            _ = try connection.execute(
-                "UPDATE reports SET hidden = false, visibility = 'public' WHERE id = \(found.id)")
+            try ReportStore.setHidden(false, reportID: found.id, on: connection)
             Console.line("Published \(found.publicID)" + (found.status == .completed ? "." : " (it shows once completed)."))
         }
     }
@@ -147,11 +184,29 @@ struct ReportsCommand: ParsableCommand {
                     SELECT (SELECT count(*) FROM report_events WHERE report_id = \(found.id)) AS events,
                            (SELECT count(*) FROM email_outbox WHERE report_id = \(found.id)) AS emails
                     """)
-                _ = try connection.execute("DELETE FROM reports WHERE id = \(found.id)")
+                try ReportStore.purge(reportID: found.id, on: connection)
                 return (try counts?.int("events") ?? 0, try counts?.int("emails") ?? 0)
             }
             Console.line("Deleted \(found.publicID) with \(removed.0) event(s) and \(removed.1) e-mail(s).")
         }
+    }
+
+    /// Acts as the owner of report `key` (through the same `ReportOwnerActions` as the manage page), then says
+    /// `done` and the report's id; a refusal (gone, finished) is a clear failure.
+    static func asOwner(_ key: String, done: String,
+                        _ action: (ReportOwnerActions, Report, Connection) throws -> Void) throws {
+        let (configuration, logger) = try CommandEnvironment.load()
+        let completion = ReportCompletion(
+            baseURL: configuration.baseURL, renderer: try PageRenderer(directory: configuration.templatesDirectory))
+        let actions = ReportOwnerActions(configuration: configuration, completion: completion, logger: logger)
+        let connection = try Connection(url: configuration.databaseURL)
+        let report = try find(key, on: connection)
+        do {
+            try action(actions, report, connection)
+        } catch let refusal as ReportOwnerActions.Refusal {
+            throw CommandFailure(refusal.description)
+        }
+        Console.line("\(done) \(report.publicID).")
     }
 
     static func connect() throws -> Connection {
@@ -161,10 +216,10 @@ struct ReportsCommand: ParsableCommand {
 
     /// The report with this public id, else this slug (hidden ones included); a clear failure otherwise.
     static func find(_ key: String, on connection: Connection) throws -> Report {
-        let row = try connection.queryFirst(
-            "SELECT \(unescaped: Report.columns) FROM reports WHERE public_id = \(key) OR slug = \(key) LIMIT 1")
-        guard let row else { throw CommandFailure("no report has the id or slug \(key)") }
-        return try Report(row: row)
+        guard let report = try ReportStore.find(idOrSlug: key, on: connection) else {
+            throw CommandFailure("no report has the id or slug \(key)")
+        }
+        return report
     }
 
     static func shorten(_ text: String, to length: Int) -> String {

@@ -92,6 +92,8 @@ extension Simulator {
         // Timeline in simulated seconds from creation.
         var total = baseDuration * (processor.hasSuffix("-fast") ? 0.4 : 1.0)
         if let d = metadata["sim_duration"]?.doubleValue ?? metadata["sim_duration"]?.stringValue.flatMap({ Double($0) }) { total = max(0.1, d) }
+        // The same through a fault queued for `create` (`duration;seconds=N`): a test makes one run long.
+        if let d = faults.first(where: { $0.name == "duration" }) { total = max(0.1, d.double("seconds", total)) }
         let queuedFor = min(gen.rng.double(0.5, 2.0), total * 0.3)
         let eventsOn = body["enable_events"]?.boolValue ?? !["lite", "base", "core", "core2x"].contains(baseName)
         var items: [(Double, TimelineItem.Kind)] = [(queuedFor, .status("running"))]

@@ -80,3 +80,11 @@ struct AcceptHeader {
         return ranges.first(where: { $0.type == "*/*" })?.quality ?? 0
     }
 }
+
+extension Request {
+    /// The path as logs may show it: a secret carried in the path (the owner's `/manage/{token}`) is replaced
+    /// by `…`, so a debug log never holds a manage token.
+    public var loggablePath: String {
+        path.hasPrefix("/manage/") ? "/manage/…" : path
+    }
+}

@@ -93,7 +93,12 @@ struct MonitorIntegrationTests {
             #expect(!(report.error ?? "").isEmpty)
             let events = try env.events(of: reportID)
             try Self.expectWellFormedLog(events, terminal: "failed")
-            #expect(try env.connect().queryFirst("SELECT count(*) AS n FROM email_outbox")?.int("n") == 0)
+            // Its owner hears about it once, with the reason.
+            let mails = try env.connect().query("SELECT kind, idempotency_key, text_body FROM email_outbox")
+            #expect(mails.count == 1)
+            #expect(try mails.first?.string("kind") == "report_failed")
+            #expect(try mails.first?.string("idempotency_key") == "report-failed/\(publicID)")
+            #expect(try mails.first?.string("text_body").contains(report.error ?? "-") == true)
         }
     }
 

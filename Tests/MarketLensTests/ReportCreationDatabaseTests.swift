@@ -135,10 +135,11 @@ struct ReportCreationDatabaseTests {
             try insert("rpt_hidden", hidden: true)
             try insert("rpt_failed", status: "failed")
             try insert("rpt_other", industry: "Cold-chain logistics software")
-            #expect(try ReportCreator.findIdentical(request, on: connection) == nil)
+            let window = ReportCreator.identicalWindowDays
+            #expect(try ReportStore.findIdentical(request, withinDays: window, on: connection) == nil)
             try insert("rpt_good1", age: 3)
             try insert("rpt_good2", age: 2)
-            let found = try #require(try ReportCreator.findIdentical(request, on: connection))
+            let found = try #require(try ReportStore.findIdentical(request, withinDays: window, on: connection))
             #expect(found.publicID == "rpt_good2")
             #expect(found.slug == "rpt-good2")
         }

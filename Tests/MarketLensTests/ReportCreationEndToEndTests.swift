@@ -237,7 +237,7 @@ struct ReportCreationEndToEndTests {
         }
     }
 
-    @Test func definiteRefusalMarksTheReportFailedAndRetryMakesANewOne() throws {
+    @Test func definiteRefusalMarksTheReportFailedAndItsOwnerRetriesIt() throws {
         try CreationStack.with { stack in
             try stack.sim.fault("create", "402")
             let api = try stack.postJSON("/api/v1/reports", #"{"industry":"Solar panels","email":"a@b.co"}"#)
@@ -250,11 +250,22 @@ struct ReportCreationEndToEndTests {
                 "SELECT e.type FROM report_events e JOIN reports r ON r.id = e.report_id WHERE r.public_id = \(failedID)")
             #expect(try events.map { try $0.string("type") } == ["failed"])
 
-            let retried = try stack.postForm([], path: "/reports/\(failedID)/retry")
+            // Its owner is told once, with the reason and the manage link that retries it.
+            let manageURL = try #require(created["manage_url"] as? String)
+            let mails = try stack.database.query("SELECT kind, text_body FROM email_outbox")
+            #expect(try mails.map { try $0.string("kind") } == ["report_failed"])
+            #expect(try mails.first?.string("text_body").contains(manageURL) == true)
+            #expect(try mails.first?.string("text_body").contains("run out of credit") == true)
+
+            // Knowing the id is not enough any more: only the manage link retries.
+            #expect(try stack.postForm([], path: "/reports/\(failedID)/retry").status == 404)
+            let token = try #require(manageURL.split(separator: "/").last.map(String.init))
+            #expect(try stack.postForm([("action", "retry")], csrf: false, path: "/manage/\(token)").status == 403)
+            #expect(try stack.reportCount() == 1)
+            let retried = try stack.postForm([("action", "retry")], path: "/manage/\(token)")
             #expect(retried.status == 303)
-            let location = try #require(retried.header("Location"))
-            #expect(location != "/reports/\(failedID)")
-            let newID = String(location.dropFirst("/reports/".count))
+            let newID = try #require(try stack.database.queryFirst(
+                "SELECT public_id FROM reports WHERE public_id <> \(failedID)")).string("public_id")
             let row = try #require(try stack.database.queryFirst(
                 "SELECT industry, email, task_run_id FROM reports WHERE public_id = \(newID)"))
             #expect(try row.string("industry") == "Solar panels")
@@ -263,12 +274,9 @@ struct ReportCreationEndToEndTests {
             #expect(try stack.creates().count == 2)
             #expect(try stack.chats().count == 1)
 
-            // A report that is not failed has nothing to retry; without CSRF nothing happens at all.
-            let again = try stack.postForm([], path: "/reports/\(newID)/retry")
-            #expect(again.status == 303)
-            #expect(again.header("Location") == "/reports/\(newID)")
-            #expect(try stack.postForm([], csrf: false, path: "/reports/\(failedID)/retry").status == 403)
-            #expect(try stack.postForm([], path: "/reports/rpt_nothere/retry").status == 404)
+            // The link now manages the retry, which is running: nothing to retry; a made-up token is a 404.
+            #expect(try stack.postForm([("action", "retry")], path: "/manage/\(token)").status == 409)
+            #expect(try stack.postForm([("action", "retry")], path: "/manage/\(String(repeating: "A", count: 32))").status == 404)
             #expect(try stack.reportCount() == 2)
         }
     }

@@ -58,7 +58,7 @@ public enum BatchStore {
     /// Stores a new queued batch, one queued result row per domain and its `pipeline_start` event, in one
     /// transaction; a monitor picks it up from there (woken by the event's NOTIFY).
     public static func create(
-        _ request: BatchRequest, limits: [RateLimit] = [], on connection: Connection
+        _ request: BatchRequest, limits: [RateLimit] = [], token: ManageToken? = nil, on connection: Connection
     ) throws -> BatchRecord {
         try connection.transaction { connection in
             // Counted in the creating transaction: a refused or failed batch consumes nothing.
@@ -67,11 +67,11 @@ public enum BatchStore {
             guard let row = try connection.queryFirst(
                 """
                 INSERT INTO batches (public_id, research_goal, search_depth, processor, max_parallel,
-                                     confidence_threshold, domain_count, visibility)
+                                     confidence_threshold, domain_count, visibility, manage_token_hash)
                 VALUES (\(publicID), \(request.researchGoal), \(request.searchDepth.rawValue),
                         \(request.searchDepth.processor), \(request.maxParallelSearches),
                         \(request.confidenceThreshold)::numeric(4,3), \(request.companyDomains.count),
-                        \(request.visibility.rawValue))
+                        \(request.visibility.rawValue), \(token?.hash))
                 RETURNING \(unescaped: columns)
                 """)
             else { throw BatchStoreError.notInserted }

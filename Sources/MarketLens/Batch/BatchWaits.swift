@@ -16,6 +16,8 @@ public final class BatchWaits: Sendable {
         let relay: Relay
         let body: any DetachedBody
         let batch: BatchRecord
+        /// The new batch's manage link, for its creator's answer only (nil for a repeat without one).
+        let manageURL: String?
         let deadline: Date
     }
 
@@ -33,11 +35,11 @@ public final class BatchWaits: Sendable {
 
     /// The response of a synchronous batch request: answered later, by the wait thread. Nil when the process or
     /// the client is at its stream cap (the caller refuses).
-    func response(for batch: BatchRecord, client: String, wait: Duration) -> Response? {
+    func response(for batch: BatchRecord, client: String, wait: Duration, manageURL: String? = nil) -> Response? {
         guard case .success(let relay) = hub.register(StreamKey(.batch, batch.id), client: client) else { return nil }
         let deadline = Date().addingTimeInterval(BatchStreamer.seconds(wait))
         return Response(status: 200, body: .later { [self] body in
-            adopted.withLock { $0.append(Wait(relay: relay, body: body, batch: batch, deadline: deadline)) }
+            adopted.withLock { $0.append(Wait(relay: relay, body: body, batch: batch, manageURL: manageURL, deadline: deadline)) }
         })
     }
 
@@ -51,7 +53,9 @@ public final class BatchWaits: Sendable {
         hub.replay.submit({ connection -> (BatchDocument, Bool)? in
             guard let current = try BatchStore.find(publicID: wait.batch.publicID, on: connection) else { return nil }
             if finishedOnly && !current.isFinished { return nil }
-            return (try BatchDocument.load(current, on: connection), current.isFinished)
+            var document = try BatchDocument.load(current, on: connection)
+            document.manageURL = wait.manageURL
+            return (document, current.isFinished)
         }, completion: { result in
             var status = 503
             var headers: HTTPHeaders = ["Content-Type": "application/json"]

@@ -5,17 +5,26 @@ import Web
 /// The batch screening API of seed 001 (`/research/batch…`, JSON and SSE only).
 enum BatchController {
     /// `POST /research/batch/stream`: validate (422 before any stream), store the batch, stream its events.
+    /// The response header carrying a new batch's manage link (the seed's events stay exactly as specified).
+    static let manageHeader = "X-Manage-URL"
+
+    /// With `Idempotency-Key`, a repeat attaches to the first request's batch and streams it from the start.
     @Sendable static func stream(_ request: Request, _ context: RequestContext) throws -> Response {
         // A client at its stream cap is refused before a batch it could not watch is created.
         if let refusal = context.app.relayHub.refusal(for: request.remoteAddress) {
             return LiveStream.refusal(refusal, request, retryMilliseconds: context.app.relayHub.settings.shedRetryMilliseconds)
         }
-        let batch = try create(request, context)
-        return streamResponse(batch, resumeAfter: nil, request, context)
+        return try Idempotency.batch(request, context, scope: "batch_stream", create: { try create(request, context) }) {
+            batch, manageURL in
+            var response = streamResponse(batch, resumeAfter: nil, request, context)
+            if let manageURL { response.headers[manageHeader] = manageURL }
+            return response
+        }
     }
 
     /// `POST /research/batch`: the same research, answered once as JSON when it has finished (202 with the
     /// batch's address if it takes longer than `MARKETLENS_BATCH_SYNC_WAIT_SECONDS`).
+    /// With `Idempotency-Key`, a repeat waits on (or answers with) the first request's batch.
     @Sendable static func runSynchronously(_ request: Request, _ context: RequestContext) throws -> Response {
         let hub = context.app.relayHub
         let refused = { (refusal: RelayHub.Refusal) in
@@ -23,14 +32,29 @@ enum BatchController {
         }
         // The wait counts as an open stream of the client: refused before a batch it could not wait for exists.
         if let refusal = hub.refusal(for: request.remoteAddress) { return refused(refusal) }
-        let batch = try create(request, context)
-        // The request thread is free at once; the process's wait thread answers when the batch has finished.
-        if let waiting = context.app.batchWaits.response(
-            for: batch, client: request.remoteAddress, wait: context.app.batchSettings.syncWait) {
-            return waiting
+        return try Idempotency.batch(request, context, scope: "batch", create: { try create(request, context) }) {
+            batch, manageURL in
+            try answerWhenFinished(batch, manageURL: manageURL, request, context)
         }
-        return try Response.json(try BatchDocument.load(batch, context), status: 202)
-            .addingHeader("Location", "/research/batch/\(batch.publicID)")
+    }
+
+    /// The finished batch as JSON (200), or its address (202) if it takes longer than the sync wait; both with
+    /// the manage link, in the body and the header. The request thread is free at once: the process's wait
+    /// thread answers when the batch has finished.
+    static func answerWhenFinished(_ batch: BatchRecord, manageURL: String?, _ request: Request,
+                                   _ context: RequestContext) throws -> Response {
+        var response: Response
+        if let waiting = context.app.batchWaits.response(
+            for: batch, client: request.remoteAddress, wait: context.app.batchSettings.syncWait, manageURL: manageURL) {
+            response = waiting
+        } else {
+            var document = try BatchDocument.load(batch, context)
+            document.manageURL = manageURL
+            response = try Response.json(document, status: 202)
+                .addingHeader("Location", "/research/batch/\(batch.publicID)")
+        }
+        if let manageURL { response.headers[manageHeader] = manageURL }
+        return response.cacheControl(.noStore)
     }
 
     /// `GET /research/batch/{id}`: the stored batch with its per-domain results.
@@ -52,7 +76,8 @@ enum BatchController {
         return streamResponse(batch, resumeAfter: resume, request, context)
     }
 
-    static func create(_ request: Request, _ context: RequestContext) throws -> BatchRecord {
+    /// Validates and stores a new batch owned by a fresh manage token.
+    static func create(_ request: Request, _ context: RequestContext) throws -> (BatchRecord, ManageToken) {
         guard let type = request.contentType, type.isJSON else {
             throw HTTPError.unsupportedMediaType(expected: "application/json")
         }
@@ -60,13 +85,16 @@ enum BatchController {
         let limits = RateLimit.batchCreation(
             domains: parsed.companyDomains.count, client: request.remoteAddress, configuration: context.app.configuration)
         let batch: BatchRecord
+        let token = ManageToken.generate()
         do {
-            batch = try context.database.withConnection { try BatchStore.create(parsed, limits: limits, on: $0) }
+            batch = try context.database.withConnection {
+                try BatchStore.create(parsed, limits: limits, token: token, on: $0)
+            }
         } catch let limit as RateLimitExceeded {
             throw HTTPError.tooManyRequests(retryAfter: limit.retryAfter, message: limit.message)
         }
         context.logger.info("batch created", metadata: ["batch": "\(batch.publicID)", "domains": "\(batch.domainCount)"])
-        return batch
+        return (batch, token)
     }
 
     static func find(_ request: Request, _ context: RequestContext) throws -> BatchRecord {
@@ -105,12 +133,15 @@ struct BatchDocument: Encodable {
     var metrics: BatchPayload.Metrics
     var eventsURL: String
     var pageURL: String
+    /// Only in the answer to the request that created the batch (or a repeat with its Idempotency-Key).
+    var manageURL: String?
 
     enum CodingKeys: String, CodingKey {
         case batchID = "batch_id", status, researchGoal = "research_goal", searchDepth = "search_depth", processor
         case maxParallelSearches = "max_parallel_searches", confidenceThreshold = "confidence_threshold"
         case createdAt = "created_at", completedAt = "completed_at", error, summary, results
         case highConfidenceResults = "high_confidence_results", metrics, eventsURL = "events_url", pageURL = "page_url"
+        case manageURL = "manage_url"
     }
 
     static func load(_ batch: BatchRecord, _ context: RequestContext) throws -> BatchDocument {

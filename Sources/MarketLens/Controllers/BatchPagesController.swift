@@ -41,8 +41,12 @@ enum BatchPagesController {
         let limits = RateLimit.batchCreation(
             domains: parsed.companyDomains.count, client: request.remoteAddress, configuration: context.app.configuration)
         do {
-            let batch = try context.database.withConnection { try BatchStore.create(parsed, limits: limits, on: $0) }
+            let token = ManageToken.generate()
+            let batch = try context.database.withConnection {
+                try BatchStore.create(parsed, limits: limits, token: token, on: $0)
+            }
             return try Response.redirect(to: "/batch/\(batch.publicID)")
+                .settingCookie(NewManageLink.cookie(token, path: "/batch/\(batch.publicID)"))
         } catch let limit as RateLimitExceeded {
             return try renderForm(request, context, values: values, fields: [:], error: limit.message, status: 429,
                                   headers: ["Retry-After": String(limit.retryAfter)])
@@ -59,7 +63,7 @@ enum BatchPagesController {
         if !sortByPosition { rows.sort { ($0.confidence, -index(of: $0, in: document.results)) > ($1.confidence, -index(of: $1, in: document.results)) } }
         let finished = document.results.filter { $0.status != "queued" && $0.status != "running" }.count
         let percent = document.results.isEmpty ? 0 : finished * 100 / document.results.count
-        let page: [String: Any] = [
+        var page: [String: Any] = [
             "title": "Batch screening \(batch.publicID)",
             "description": "Company screening results.",
             "nav": ["batch": true],
@@ -68,7 +72,7 @@ enum BatchPagesController {
                 "processor": batch.processor, "threshold": format(batch.confidenceThreshold),
                 "maxParallel": batch.maxParallel, "status": document.status, "error": document.error ?? "",
                 "unlisted": batch.visibility != "public",
-                "running": !(document.status == "completed" || document.status == "failed"),
+                "running": !["completed", "failed", "cancelled"].contains(document.status),
                 "completed": document.status == "completed", "failed": document.status == "failed",
                 "finished": finished, "total": document.results.count, "percent": percent,
             ],
@@ -81,7 +85,13 @@ enum BatchPagesController {
             "sortByPosition": sortByPosition,
             "rows": rows.map { row(for: $0, threshold: batch.confidenceThreshold) },
         ]
+        // A new batch's manage link, shown once (see NewManageLink).
+        guard let fresh = NewManageLink.presented(in: request) else { return try context.renderPage("batch_show", page) }
+        if try context.database.withConnection({ try BatchStore.find(managedBy: fresh, on: $0) })?.id == batch.id {
+            page["manageURL"] = fresh.url(baseURL: context.app.configuration.baseURL)
+        }
         return try context.renderPage("batch_show", page)
+            .settingCookie(NewManageLink.clearing(path: "/batch/\(batch.publicID)")).cacheControl(.noStore)
     }
 
     /// `GET /batch/{id}.csv`: one line per domain.

@@ -2,8 +2,8 @@ import Foundation
 import Postgres
 import Web
 
-/// `POST /reports` (form), `POST /api/v1/reports` (JSON), `POST /api/v1/validate` and `POST /reports/{id}/retry`:
-/// a visitor's request becomes a report and an upstream run (product.md §5, §7).
+/// `POST /reports` (form), `POST /api/v1/reports` (JSON) and `POST /api/v1/validate`: a visitor's request becomes a
+/// report and an upstream run (product.md §5, §7). Retrying a failed report is its owner's (`ManageController`).
 enum ReportCreationController {
     /// The form post: CSRF, local checks, offer, limits, Chat check, create; 303 to the new report's page.
     @Sendable static func createFromForm(_ request: Request, _ context: RequestContext) throws -> Response {
@@ -22,8 +22,11 @@ enum ReportCreationController {
         let retained = HomeForm(values: validation.values)
         do {
             switch try create(research, fresh: form["fresh"] == "1", request: request, context: context) {
-            case .created(let report):
+            case .created(let report, let token):
+                // The manage link is shown once, on the live page: handed over in a short-lived cookie scoped to
+                // that page (never in an address, so no log or Referer carries it), which the page then clears.
                 return try Response.redirect(to: "/reports/\(report.publicID)", status: .seeOther)
+                    .settingCookie(NewManageLink.cookie(token, path: "/reports/\(report.publicID)"))
             case .existing(let identical):
                 return try offerPage(identical, values: validation.values, request: request, context: context)
             }
@@ -42,8 +45,13 @@ enum ReportCreationController {
         }
     }
 
-    /// The JSON API: `202 {id, status, events_url, page_url}`, or `200 {existing: {id, slug, url}}`.
+    /// The JSON API: `202 {id, status, events_url, page_url, manage_url}`, or `200 {existing: {id, slug, url}}`.
+    /// With `Idempotency-Key`, a repeat gets the first answer (the same report and manage link).
     @Sendable static func createFromAPI(_ request: Request, _ context: RequestContext) throws -> Response {
+        try Idempotency.respond(request, context, scope: "reports") { try createOnceFromAPI(request, context) }
+    }
+
+    static func createOnceFromAPI(_ request: Request, _ context: RequestContext) throws -> Response {
         let body = try request.decodeJSON(CreateBody.self, maxBytes: 64 << 10)
         let validation = ResearchRequestValidator.validate(ResearchRequestInput(
             industry: body.industry, region: body.region, focus: body.focus, email: body.email,
@@ -51,8 +59,11 @@ enum ReportCreationController {
         guard let research = validation.request else { throw HTTPError.unprocessable(fields: validation.fields) }
         do {
             switch try create(research, fresh: body.fresh ?? false, request: request, context: context) {
-            case .created(let report):
-                var response = try Response.json(Created(report: report), status: 202)
+            case .created(let report, let token):
+                var response = try Response.json(
+                    Created(report: report, manageURL: token.url(baseURL: context.app.configuration.baseURL)),
+                    status: 202
+                ).cacheControl(.noStore)
                 response.headers["Location"] = "/api/v1/reports/\(report.publicID)"
                 return response
             case .existing(let identical):
@@ -76,7 +87,8 @@ enum ReportCreationController {
         }
         let client = clientAddress(request)
         do {
-            let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger)
+            let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger,
+                                        completion: context.app.reportCompletion)
             let verdict = try context.database.withConnection { connection in
                 try creator.checker.verdict(for: research, connection: connection, client: context.parallel) {
                     try connection.transaction {
@@ -93,42 +105,13 @@ enum ReportCreationController {
         }
     }
 
-    /// Retries a failed report as a new report with the same input (counted against the limits); 303 to it.
-    @Sendable static func retry(_ request: Request, _ context: RequestContext) throws -> Response {
-        let form = try request.form()
-        try CSRF.standard.verify(request, formToken: form[CSRF.standard.formField])
-        let publicID = request.parameters["id"] ?? ""
-        let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger)
-        let client = clientAddress(request)
-        let outcome: CreationOutcome? = try context.database.withConnection { connection in
-            guard let report = try ReportStore.find(publicID: publicID, on: connection), !report.hidden else {
-                throw HTTPError.notFound("There is no report at this address.")
-            }
-            guard report.status == .failed else { return nil }
-            let email = try connection.queryFirst(
-                "SELECT email FROM reports WHERE id = \(report.id)").flatMap { try $0.optionalString("email") }
-            let research = ResearchRequest(
-                industry: report.industry, region: report.region, focus: report.focus, email: email,
-                visibility: ResearchRequest.Visibility(rawValue: report.visibility) ?? .unlisted)
-            do {
-                return try creator.create(research, client: client, fresh: true, skipCheck: true,
-                                          connection: connection, parallel: context.parallel)
-            } catch {
-                throw httpError(for: error)
-            }
-        }
-        guard case .created(let created) = outcome else {
-            return try Response.redirect(to: "/reports/\(publicID)", status: .seeOther)
-        }
-        return try Response.redirect(to: "/reports/\(created.publicID)", status: .seeOther)
-    }
-
     // MARK: - Shared
 
     static func create(_ research: ResearchRequest, fresh: Bool, request: Request, context: RequestContext) throws
         -> CreationOutcome
     {
-        let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger)
+        let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger,
+                                    completion: context.app.reportCompletion)
         let client = clientAddress(request)
         return try context.database.withConnection { connection in
             try creator.create(research, client: client, fresh: fresh, connection: connection,
@@ -208,9 +191,11 @@ enum ReportCreationController {
         var status: String
         var eventsURL: String
         var pageURL: String
+        var manageURL: String
         var error: String?
 
-        init(report: Report) {
+        init(report: Report, manageURL: String) {
+            self.manageURL = manageURL
             id = report.publicID
             status = report.status.rawValue
             eventsURL = "/api/v1/reports/\(report.publicID)/events"
@@ -219,7 +204,7 @@ enum ReportCreationController {
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, status, error, eventsURL = "events_url", pageURL = "page_url"
+            case id, status, error, eventsURL = "events_url", pageURL = "page_url", manageURL = "manage_url"
         }
     }
 

@@ -50,12 +50,13 @@ enum ReportPageController {
         let version = try context.database.withConnection(readOnly: true) { connection in
             try connection.queryFirst(
                 """
-                SELECT id, visibility, completed_at, hidden FROM reports
+                SELECT id, visibility, completed_at, hidden, deleted_at IS NOT NULL AS deleted FROM reports
                 WHERE slug = \(slug) AND status = 'completed' AND content IS NOT NULL
                 """)
         }
         guard let version else { throw notFound }
-        if let refused = ReportAccess(hidden: try version.bool("hidden")).error(message: notFound.message) { throw refused }
+        if let refused = ReportAccess(hidden: try version.bool("hidden"), deleted: try version.bool("deleted"))
+            .error(message: notFound.message) { throw refused }
         let id = try version.int64("id")
         let visibility = try version.string("visibility")
         let cacheControl = Self.cacheControl(visibility: visibility)
@@ -79,13 +80,5 @@ enum ReportPageController {
         }
         if visibility != "public" { response.headers["X-Robots-Tag"] = "noindex" }
         return response
-    }
-}
-
-extension ReportStore {
-    /// The report with internal id `id`, if any.
-    static func find(id: Int64, on connection: Connection) throws -> Report? {
-        try connection.queryFirst("SELECT \(unescaped: Report.columns) FROM reports WHERE id = \(id)")
-            .map(Report.init(row:))
     }
 }

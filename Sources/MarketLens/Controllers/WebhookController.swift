@@ -56,9 +56,7 @@ enum WebhookController {
     private static func handle(run: TaskRun, context: RequestContext) throws {
         let configuration = context.app.configuration
         let reportID: Int64? = try context.database.withConnection { connection in
-            if let row = try connection.queryFirst("SELECT id FROM reports WHERE task_run_id = \(run.runID)") {
-                return try row.int64("id")
-            }
+            if let id = try ReportStore.id(forRun: run.runID, on: connection) { return id }
             guard let publicID = run.metadata?["report_id"]?.stringValue else { return nil }
             return try UncertainCreates.attach(runID: run.runID, toReport: publicID, on: connection)
         }

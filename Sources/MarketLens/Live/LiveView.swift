@@ -69,12 +69,13 @@ enum LiveView {
             "description": "Live progress of a Marketlens research run.",
             "report": [
                 "id": report.publicID, "title": report.title, "label": label, "focus": report.focus,
+                "hasEmail": report.hasEmail,
             ] as [String: Any],
             "state": stateLabel(report.status),
             "running": report.status.isActive,
             "failed": failed,
-            "failureMessage": report.status == .cancelled
-                ? "The research was cancelled." : (report.error ?? "The research run failed."),
+            "failureMessage": report.error
+                ?? (report.status == .cancelled ? "The research was cancelled." : "The research run failed."),
             "percent": Int(percent.rounded()),
             "percentValue": String(format: "%.0f", percent),
             "sourcesConsidered": considered,

@@ -8,13 +8,24 @@ import ResendAPI
 /// the provider deduplicates, never a lost or doubled message.
 public enum EmailOutbox {
     /// Enqueues a message unless one with `key` exists (the unique key makes the enqueue itself idempotent).
-    static func enqueue(reportID: Int64?, key: String, to address: String, message: ReportEmail,
+    static func enqueue(reportID: Int64?, kind: String, key: String, to address: String, message: ReportEmail,
                         on connection: Connection) throws {
         try connection.execute(
             """
             INSERT INTO email_outbox (report_id, kind, idempotency_key, to_address, subject, html_body, text_body)
-            VALUES (\(reportID), 'report_ready', \(key), \(address), \(message.subject), \(message.html), \(message.text))
+            VALUES (\(reportID), \(kind), \(key), \(address), \(message.subject), \(message.html), \(message.text))
             ON CONFLICT (idempotency_key) DO NOTHING
+            """)
+    }
+
+    /// Erases the address and the body (which carries the owner's manage link) of messages sent, or given up,
+    /// more than `days` days ago; the row stays for the operator. Returns how many were erased.
+    static func erase(olderThanDays days: Int, on connection: Connection) throws -> Int {
+        try connection.execute(
+            """
+            UPDATE email_outbox SET to_address = NULL, html_body = '', text_body = '', erased_at = now()
+            WHERE erased_at IS NULL AND status IN ('sent', 'failed')
+              AND coalesce(sent_at, updated_at) < now() - make_interval(days => \(days)::int)
             """)
     }
 
@@ -27,7 +38,7 @@ public enum EmailOutbox {
             """
             UPDATE email_outbox SET status = 'pending', next_attempt_at = now(),
                 attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END
-            WHERE sent_at IS NULL AND status = ANY(\(statuses))
+            WHERE sent_at IS NULL AND status = ANY(\(statuses)) AND to_address IS NOT NULL
             """)
     }
 

@@ -23,6 +23,9 @@ public struct MonitorSettings: Sendable {
     public var emailBackoffSeconds: Double
     /// `MARKETLENS_EMAIL_MAX_ATTEMPTS` (12): attempts before an e-mail is given up (`status = 'failed'`).
     public var emailMaxAttempts: Int
+    /// `MARKETLENS_EMAIL_RETENTION_DAYS` (30): days after its e-mail was sent that an address is erased from
+    /// `reports` and the outbox (by the monitor's maintenance pass and `marketlens prune`).
+    public var emailRetentionDays: Int
     /// `MARKETLENS_WEBHOOK_TOLERANCE_SECONDS` (300): accepted clock skew of `webhook-timestamp`.
     public var webhookToleranceSeconds: Double
     /// `PARALLEL_WEBHOOK_SECRET_MODE` (`raw`): use the secret's bytes as the HMAC key, or (`whsec`) base64-decode
@@ -41,6 +44,7 @@ public struct MonitorSettings: Sendable {
         createGraceSeconds = 60
         emailBackoffSeconds = 30
         emailMaxAttempts = 12
+        emailRetentionDays = 30
         webhookToleranceSeconds = 300
         webhookSecretIsWhsec = false
     }
@@ -58,6 +62,8 @@ public struct MonitorSettings: Sendable {
         createGraceSeconds = try Self.seconds(reader, "MARKETLENS_CREATE_GRACE_SECONDS", createGraceSeconds, 0...86_400)
         emailBackoffSeconds = try Self.seconds(reader, "MARKETLENS_EMAIL_BACKOFF_SECONDS", emailBackoffSeconds, 0.01...3600)
         emailMaxAttempts = try reader.integer("MARKETLENS_EMAIL_MAX_ATTEMPTS", default: emailMaxAttempts, range: 1...1000)
+        emailRetentionDays = try reader.integer(
+            "MARKETLENS_EMAIL_RETENTION_DAYS", default: emailRetentionDays, range: 0...3650)
         webhookToleranceSeconds = try Self.seconds(
             reader, "MARKETLENS_WEBHOOK_TOLERANCE_SECONDS", webhookToleranceSeconds, 1...86_400)
         webhookSecretIsWhsec = try reader.choice(

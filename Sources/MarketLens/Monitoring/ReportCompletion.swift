@@ -41,11 +41,9 @@ public struct ReportCompletion: Sendable {
         let content = Self.content(of: result)
         let basis = try PostgresJSON(encoding: result.basis)
         return try connection.transaction { connection in
-            guard let row = try connection.queryFirst(
-                "SELECT industry, region, status FROM reports WHERE id = \(reportID) FOR UPDATE"),
-                Report.Status(rawValue: try row.string("status"))?.isActive == true
+            guard let report = try ReportStore.find(id: reportID, on: connection), report.status.isActive
             else { return .alreadyFinished }
-            let title = ReportNaming.title(industry: try row.string("industry"), region: try row.string("region"))
+            let title = ReportNaming.title(industry: report.industry, region: report.region)
             let base = ReportNaming.slugBase(title)
             var attempt = 0
             while true {
@@ -54,25 +52,20 @@ public struct ReportCompletion: Sendable {
                 do {
                     // A savepoint, so a slug clash undoes only this UPDATE and the transaction goes on.
                     let updated = try connection.transaction { connection in
-                        try connection.queryFirst(
-                            """
-                            UPDATE reports SET status = 'completed', content = \(content), basis = \(basis),
-                                title = \(title), slug = \(slug), completed_at = now(), error = NULL,
-                                progress_meter = 100, lease_owner = NULL, lease_expires_at = NULL
-                            WHERE id = \(reportID) AND status IN ('queued', 'running')
-                            RETURNING public_id, email
-                            """)
+                        try ReportStore.complete(reportID: reportID, content: content, basis: basis, title: title,
+                                                 slug: slug, on: connection)
                     }
                     guard let updated else { return .alreadyFinished }
                     let url = reportURL(slug: slug)
                     try ReportEventLog.append(.completed(.init(slug: slug, title: title, url: url)), to: reportID,
                                               dedupeKey: "terminal", on: connection)
-                    if let email = try updated.optionalString("email") {
+                    if let email = updated.email {
                         let message = try ReportEmail.reportReady(
-                            title: title, url: url, content: content, renderer: renderer)
+                            title: title, url: url, content: content, manageURL: manageURL(updated.mailToken),
+                            renderer: renderer)
                         try EmailOutbox.enqueue(
-                            reportID: reportID, key: "report-ready/\(try updated.string("public_id"))", to: email,
-                            message: message, on: connection)
+                            reportID: reportID, kind: "report_ready", key: "report-ready/\(updated.publicID)",
+                            to: email, message: message, on: connection)
                     }
                     return .completed(slug: slug)
                 } catch let error as PostgresError where error.isUniqueViolation && attempt < 8
@@ -84,24 +77,34 @@ public struct ReportCompletion: Sendable {
     }
 
     /// Marks report `reportID` failed (or cancelled) with a safe, truncated `reason`, appending the `failed` event.
+    /// A failed report (not a cancelled one: its owner or the operator chose that) e-mails its owner once, with
+    /// the reason and the manage link to retry. `onlyQueued` is for a create that upstream refused.
     @discardableResult
-    public func fail(reportID: Int64, reason: String, cancelled: Bool = false, on connection: Connection) throws -> Outcome {
-        let status = cancelled ? "cancelled" : "failed"
+    public func fail(reportID: Int64, reason: String, cancelled: Bool = false, onlyQueued: Bool = false,
+                     on connection: Connection) throws -> Outcome {
         var message = SafeText.clean(reason, limit: 500)
         if message.isEmpty { message = cancelled ? "The research run was cancelled." : "The research run failed." }
         return try connection.transaction { connection in
-            guard try connection.queryFirst(
-                """
-                UPDATE reports SET status = \(status), error = \(message), completed_at = now(),
-                    lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = \(reportID) AND status IN ('queued', 'running')
-                RETURNING id
-                """) != nil
+            guard let finished = try ReportStore.finish(
+                reportID: reportID, as: cancelled ? .cancelled : .failed, message: message, onlyQueued: onlyQueued,
+                on: connection)
             else { return .alreadyFinished }
             try ReportEventLog.append(.failed(.init(message: message)), to: reportID, dedupeKey: "terminal",
                                       on: connection)
+            if !cancelled, let email = finished.email {
+                let mail = try ReportEmail.reportFailed(
+                    title: finished.title, reason: message, manageURL: manageURL(finished.mailToken), renderer: renderer)
+                try EmailOutbox.enqueue(
+                    reportID: reportID, kind: "report_failed", key: "report-failed/\(finished.publicID)", to: email,
+                    message: mail, on: connection)
+            }
             return .failed
         }
+    }
+
+    /// The owner's manage link for a kept token (nil once it was used or erased).
+    func manageURL(_ token: String?) -> String? {
+        token.flatMap(ManageToken.init(presented:)).map { $0.url(baseURL: baseURL) }
     }
 
     /// Finishes a report from a run that is no longer active: completed with `output`, failed with the run's

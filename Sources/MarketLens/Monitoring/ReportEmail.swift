@@ -1,18 +1,34 @@
 import Foundation
 
-/// The "your report is ready" e-mail, rendered from `templates/email/report-ready.{html,txt}.mustache`.
+/// The owner's e-mails: "your report is ready" and "your report did not finish", rendered from
+/// `templates/email/report-{ready,failed}.{html,txt}.mustache`.
 struct ReportEmail: Equatable {
     var subject: String
     var html: String
     var text: String
 
     /// Renders the message for a completed report: its title, its link and a short summary of its opening.
-    static func reportReady(title: String, url: String, content: String, renderer: PageRenderer) throws -> ReportEmail {
-        let context: [String: Any] = ["title": title, "url": url, "summary": summary(of: content)]
+    static func reportReady(title: String, url: String, content: String, manageURL: String?,
+                            renderer: PageRenderer) throws -> ReportEmail {
+        var context: [String: Any] = ["title": title, "url": url, "summary": summary(of: content)]
+        if let manageURL { context["manageURL"] = manageURL }
         let subject = SafeText.clean("Your report is ready: \(title)", limit: 200)
             .replacingOccurrences(of: "\n", with: " ")
         return ReportEmail(subject: subject, html: try renderer.render("email/report-ready.html", context),
                            text: try renderer.render("email/report-ready.txt", context))
+    }
+
+    /// Renders the message for a failed report: the reason and, when the token was kept, the manage link that
+    /// retries it.
+    static func reportFailed(title: String, reason: String, manageURL: String?, renderer: PageRenderer) throws
+        -> ReportEmail
+    {
+        var context: [String: Any] = ["title": title, "reason": reason]
+        if let manageURL { context["manageURL"] = manageURL }
+        let subject = SafeText.clean("Your report did not finish: \(title)", limit: 200)
+            .replacingOccurrences(of: "\n", with: " ")
+        return ReportEmail(subject: subject, html: try renderer.render("email/report-failed.html", context),
+                           text: try renderer.render("email/report-failed.txt", context))
     }
 
     /// The first paragraph of prose in `markdown` (headings, tables, lists and markup skipped), as plain text of at

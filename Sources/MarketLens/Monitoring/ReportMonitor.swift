@@ -36,6 +36,7 @@ public struct ReportMonitor: BackgroundService {
         var followers: [Int64: FollowHandle] = [:]
         var sender: EmailOutbox.Sender?
         var senderChecked = false
+        var nextMaintenance = Date()
         logger.info("Report monitor started")
         while !stop.isRequested {
             do {
@@ -55,6 +56,10 @@ public struct ReportMonitor: BackgroundService {
                         sender = try EmailOutbox.Sender(configuration: configuration, logger: logger)
                     }
                     try sender?.sendDue(limit: 20, on: connection)
+                    if Date() >= nextMaintenance {
+                        nextMaintenance = Date().addingTimeInterval(Self.maintenanceInterval)
+                        try runMaintenance(on: connection)
+                    }
                 }
             } catch {
                 logger.warning("Report monitor pass failed", metadata: ["error": "\(error)"])
@@ -62,6 +67,20 @@ public struct ReportMonitor: BackgroundService {
             _ = stop.wait(timeout: .milliseconds(Int(configuration.monitor.loopInterval * 1000)))
         }
         shutDown(followers: followers, database: database)
+    }
+
+    /// How often the maintenance pass runs (address erasure, expired Idempotency-Keys).
+    static let maintenanceInterval: Double = 300
+
+    /// Erases e-mail addresses past their retention and expired Idempotency-Keys.
+    func runMaintenance(on connection: Connection) throws {
+        let counts = try AddressErasure.run(days: configuration.monitor.emailRetentionDays, on: connection)
+        if counts != AddressErasure.Counts() {
+            logger.info("Maintenance pass", metadata: [
+                "erased_report_addresses": "\(counts.reports)", "erased_outbox_addresses": "\(counts.emails)",
+                "expired_idempotency_keys": "\(counts.idempotencyKeys)",
+            ])
+        }
     }
 
     /// Stops every follower, waits briefly for them, and releases this process's leases.
@@ -75,11 +94,7 @@ public struct ReportMonitor: BackgroundService {
         }
         do {
             let released = try database.withConnection { connection in
-                try connection.execute(
-                    """
-                    UPDATE reports SET lease_owner = NULL, lease_expires_at = NULL
-                    WHERE lease_owner = \(ownerID) AND status IN ('queued', 'running')
-                    """)
+                try ReportStore.releaseLeases(owner: ownerID, on: connection)
             }
             logger.info("Report monitor stopped", metadata: ["released_leases": "\(released)"])
         } catch {
@@ -92,13 +107,8 @@ public struct ReportMonitor: BackgroundService {
     func renewLeases(of followers: inout [Int64: FollowHandle], on connection: Connection) throws {
         guard !followers.isEmpty else { return }
         let ids = Array(followers.keys)
-        let rows = try connection.query(
-            """
-            UPDATE reports SET lease_expires_at = now() + make_interval(secs => \(configuration.monitor.leaseSeconds))
-            WHERE id = ANY(\(ids)) AND lease_owner = \(ownerID) AND status IN ('queued', 'running')
-            RETURNING id
-            """)
-        let renewed = Set(try rows.map { try $0.int64("id") })
+        let renewed = try ReportStore.renewLeases(
+            ids, owner: ownerID, leaseSeconds: configuration.monitor.leaseSeconds, on: connection)
         for (id, handle) in followers where !renewed.contains(id) {
             handle.requestStop()
             followers[id] = nil
@@ -107,17 +117,9 @@ public struct ReportMonitor: BackgroundService {
 
     /// Leases up to `limit` active runs nobody holds (or whose lease expired).
     func claimRuns(limit: Int, on connection: Connection) throws -> [FollowHandle] {
-        let rows = try connection.query(
-            """
-            UPDATE reports SET lease_owner = \(ownerID),
-                lease_expires_at = now() + make_interval(secs => \(configuration.monitor.leaseSeconds))
-            WHERE id IN (SELECT id FROM reports
-                         WHERE status IN ('queued', 'running') AND task_run_id IS NOT NULL
-                           AND (lease_expires_at IS NULL OR lease_expires_at < now())
-                         ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-            RETURNING id, task_run_id
-            """)
-        return try rows.map { FollowHandle(reportID: try $0.int64("id"), runID: try $0.string("task_run_id")) }
+        try ReportStore.claimRuns(
+            owner: ownerID, leaseSeconds: configuration.monitor.leaseSeconds, limit: limit, on: connection
+        ).map { FollowHandle(reportID: $0.reportID, runID: $0.runID) }
     }
 
     /// Runs a follower for `handle` on a thread of its own (libcurl and libpq block).

@@ -130,9 +130,7 @@ struct ReportRunFollower {
 
     private func isFinished(database: DatabaseSession) throws -> Bool {
         try database.withConnection { connection in
-            let row = try connection.queryFirst("SELECT status FROM reports WHERE id = \(reportID)")
-            guard let row else { return true }
-            return Report.Status(rawValue: try row.string("status"))?.isActive != true
+            try ReportStore.status(of: reportID, on: connection)?.isActive != true
         }
     }
 

@@ -19,28 +19,13 @@ public enum RunMaintenance {
     public static func resume(publicID: String?, wait: Double, configuration: AppConfiguration,
                               completion: ReportCompletion, logger: Logger, on connection: Connection,
                               progress: (Int, Resumed) -> Void = { _, _ in }) throws -> [Resumed] {
-        let rows: [Row]
-        if let publicID {
-            rows = try connection.query(
-                """
-                SELECT id, public_id, task_run_id FROM reports
-                WHERE public_id = \(publicID) AND status IN ('queued', 'running') AND task_run_id IS NOT NULL
-                """)
-        } else {
-            rows = try connection.query(
-                """
-                SELECT id, public_id, task_run_id FROM reports
-                WHERE status IN ('queued', 'running') AND task_run_id IS NOT NULL
-                  AND (lease_expires_at IS NULL OR lease_expires_at < now())
-                ORDER BY created_at
-                """)
-        }
+        let rows = try ReportStore.orphanedRuns(publicID: publicID, on: connection)
         let client = try ParallelClient(configuration: UpstreamConfiguration.parallel(configuration), logger: logger)
         let deadline = Date().addingTimeInterval(wait)
         var results: [Resumed] = []
         for row in rows {
-            let reportID = try row.int64("id")
-            let runID = try row.string("task_run_id")
+            let reportID = row.id
+            let runID = row.runID
             var result = "still running"
             while true {
                 switch ReportRunFollower.fetch(runID: runID, client: client) {
@@ -61,7 +46,7 @@ public enum RunMaintenance {
                 guard result == "still running", Date() < deadline else { break }
                 Thread.sleep(forTimeInterval: min(configuration.monitor.pollSeconds, max(0, deadline.timeIntervalSinceNow)))
             }
-            let resumed = Resumed(publicID: try row.string("public_id"), result: result)
+            let resumed = Resumed(publicID: row.publicID, result: result)
             results.append(resumed)
             progress(rows.count, resumed)
         }
@@ -77,35 +62,13 @@ public enum RunMaintenance {
             throw RunMaintenanceError.notFound
         }
         guard old.status == .failed || old.status == .cancelled else { throw RunMaintenanceError.notRetryable(old.status) }
-        let newPublicID = ReportStore.newPublicID()
-        guard let row = try connection.queryFirst(
-            """
-            INSERT INTO reports (public_id, title, industry, region, focus, processor, visibility, email)
-            SELECT \(newPublicID), title, industry, region, focus, processor, visibility, email
-            FROM reports WHERE id = \(old.id)
-            RETURNING \(unescaped: Report.columns)
-            """)
-        else { throw RunMaintenanceError.notFound }
-        let report = try Report(row: row)
+        let creator = ReportCreator(configuration: configuration, logger: logger)
         let client = try ParallelClient(configuration: UpstreamConfiguration.parallel(configuration), logger: logger)
-        let created: Result<TaskRun, ParallelError>
-        do throws(ParallelError) {
-            created = .success(try client.createRun(ReportRunRequest.input(for: report, configuration: configuration)))
-        } catch {
-            created = .failure(error)
+        guard let report = try creator.retry(old, client: nil, connection: connection, parallel: { client }) else {
+            throw RunMaintenanceError.notRetryable(old.status)
         }
-        switch created {
-        case .success(let run):
-            try connection.execute("UPDATE reports SET task_run_id = \(run.runID) WHERE id = \(report.id)")
-        case .failure(.createUncertain):
-            // The monitor reconciles it (one retry after the grace period, or the webhook).
-            try connection.execute("UPDATE reports SET create_uncertain = true WHERE id = \(report.id)")
-        case .failure(let error):
-            try connection.execute(
-                "UPDATE reports SET status = 'failed', error = 'The research run could not be started.' WHERE id = \(report.id)")
-            throw RunMaintenanceError.createFailed(error.description)
-        }
-        return newPublicID
+        if report.status == .failed { throw RunMaintenanceError.createFailed(report.error ?? "refused") }
+        return report.publicID
     }
 }
 

@@ -15,27 +15,11 @@ enum UncertainCreates {
                              logger: Logger, on connection: Connection) throws -> Bool {
         let grace = configuration.monitor.createGraceSeconds
         // Retried long ago and still unresolved: give up.
-        let stale = try connection.query(
-            """
-            SELECT id FROM reports WHERE status = 'queued' AND task_run_id IS NULL AND create_uncertain
-              AND next_poll_at IS NOT NULL AND next_poll_at < now() - make_interval(secs => \(grace))
-            LIMIT 10
-            """)
-        for row in stale {
-            try completion.fail(reportID: try row.int64("id"),
-                                reason: "The research run could not be started. Please try again.", on: connection)
+        for id in try ReportStore.staleUncertainCreates(grace: grace, on: connection) {
+            try completion.fail(reportID: id, reason: "The research run could not be started. Please try again.",
+                                on: connection)
         }
-        guard let row = try connection.queryFirst(
-            """
-            UPDATE reports SET next_poll_at = now()
-            WHERE id = (SELECT id FROM reports
-                        WHERE status = 'queued' AND task_run_id IS NULL AND create_uncertain AND next_poll_at IS NULL
-                          AND created_at < now() - make_interval(secs => \(grace))
-                        ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING \(unescaped: Report.columns)
-            """)
-        else { return false }
-        let report = try Report(row: row)
+        guard let report = try ReportStore.takeUncertainCreate(grace: grace, on: connection) else { return false }
         let client = try ParallelClient(configuration: UpstreamConfiguration.parallel(configuration), logger: logger)
         let input = ReportRunRequest.input(for: report, configuration: configuration)
         let created: Result<TaskRun, ParallelError>
@@ -64,12 +48,7 @@ enum UncertainCreates {
     /// retry resolved an uncertain create). Returns the report's internal id when attached.
     @discardableResult
     static func attach(runID: String, toReport publicID: String, on connection: Connection) throws -> Int64? {
-        try connection.queryFirst(
-            """
-            UPDATE reports SET task_run_id = \(runID), create_uncertain = false, next_poll_at = NULL
-            WHERE public_id = \(publicID) AND task_run_id IS NULL AND status IN ('queued', 'running')
-            RETURNING id
-            """)?.int64("id")
+        try ReportStore.attach(runID: runID, toReport: publicID, on: connection)
     }
 }
 

@@ -24,8 +24,9 @@ public struct IdenticalReport: Sendable, Equatable {
 
 /// What a create request led to.
 public enum CreationOutcome: Sendable {
-    /// A new report: queued (possibly `createUncertain`) or, after a definite upstream refusal, failed.
-    case created(Report)
+    /// A new report: queued (possibly `createUncertain`) or, after a definite upstream refusal, failed; with
+    /// the owner's manage token, which exists nowhere else in plaintext (show it once).
+    case created(Report, ManageToken)
     /// Nothing was created: an identical report is offered instead.
     case existing(IdenticalReport)
 }
@@ -36,14 +37,18 @@ public struct ReportCreator {
     public var configuration: AppConfiguration
     public var checker: InputChecker
     public var logger: Logger
+    /// Fails a report whose create upstream refused, e-mailing its owner like any failure; without it (tests) the
+    /// report is failed without e-mail.
+    public var completion: ReportCompletion?
 
     /// How far back a completed identical report is offered.
     public static let identicalWindowDays = 30
 
     /// Creates a creator for the app's configuration.
-    public init(configuration: AppConfiguration, logger: Logger) {
+    public init(configuration: AppConfiguration, logger: Logger, completion: ReportCompletion? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.completion = completion
         checker = InputChecker(model: configuration.validationModel, timeout: configuration.validationTimeout,
                                logger: logger)
     }
@@ -51,66 +56,56 @@ public struct ReportCreator {
     /// Creates a report for `request` from client address `client`.
     ///
     /// Throws `RateLimitExceeded` (nothing created), `InputCheckUnavailable` (nothing created: never fail open),
-    /// `InputRejected` (nothing created), or a database error. `fresh` skips the identical-report offer;
-    /// `skipCheck` skips the Chat check (a retry of a report whose input passed it already).
+    /// `InputRejected` (nothing created), or a database error. `fresh` skips the identical-report offer. (A retry
+    /// skips the Chat check: its input passed it already; see `retry`.)
     public func create(
-        _ request: ResearchRequest, client: String, fresh: Bool, skipCheck: Bool = false, connection: Connection,
+        _ request: ResearchRequest, client: String, fresh: Bool, connection: Connection,
         parallel: () throws -> ParallelClient
     ) throws -> CreationOutcome {
-        if !fresh, let identical = try Self.findIdentical(request, on: connection) {
+        if !fresh, let identical = try ReportStore.findIdentical(request, withinDays: Self.identicalWindowDays,
+                                                                on: connection) {
             return .existing(identical)
         }
         let limits = RateLimit.reportCreation(client: client, configuration: configuration)
         // Refuse early, before paying for a chat call; the transaction below is the authority.
         try RateLimiter.check(limits, on: connection)
-        if !skipCheck {
-            let (verdict, _) = try checker.verdict(for: request, connection: connection, client: parallel) {
-                try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(client: client, configuration: configuration), on: $0) }
-            }
-            guard verdict.isValid else { throw InputRejected(verdict: verdict) }
+        let (verdict, _) = try checker.verdict(for: request, connection: connection, client: parallel) {
+            try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(client: client, configuration: configuration), on: $0) }
         }
+        guard verdict.isValid else { throw InputRejected(verdict: verdict) }
         let publicID = ReportStore.newPublicID()
+        let token = ManageToken.generate()
         let reportID = try connection.transaction { connection in
             try RateLimiter.consume(limits, on: connection)
-            return try Self.insert(request, publicID: publicID, processor: configuration.processor, on: connection)
+            return try ReportStore.insert(request, publicID: publicID, processor: configuration.processor,
+                                          token: token, on: connection)
         }
-        try startRun(reportID: reportID, publicID: publicID, request: request, connection: connection,
-                     parallel: parallel)
+        try startRun(reportID: reportID, publicID: publicID, input: runInput(for: request, publicID: publicID),
+                     connection: connection, parallel: parallel)
         guard let report = try ReportStore.find(publicID: publicID, on: connection) else {
             throw ReportCreationFailure(reason: "report vanished after creation")
         }
-        return .created(report)
+        return .created(report, token)
     }
 
-    /// The newest public, visible report completed within `identicalWindowDays` for the same normalised
-    /// industry, region and focus. Unlisted reports are never offered: their link is their owner's secret.
-    public static func findIdentical(_ request: ResearchRequest, on connection: Connection) throws -> IdenticalReport? {
-        guard let row = try connection.queryFirst(
-            """
-            SELECT public_id, slug, title, completed_at FROM reports
-            WHERE request_key = report_request_key(\(request.industry), \(request.region), \(request.focus))
-              AND status = 'completed' AND NOT hidden AND visibility = 'public' AND slug IS NOT NULL
-              AND completed_at > now() - \(identicalWindowDays) * interval '1 day'
-            ORDER BY completed_at DESC LIMIT 1
-            """)
-        else { return nil }
-        return IdenticalReport(publicID: try row.string("public_id"), slug: try row.string("slug"),
-                               title: try row.string("title"), completedAt: try row.date("completed_at"))
-    }
-
-    /// Inserts the `queued` row; returns its internal id.
-    static func insert(_ request: ResearchRequest, publicID: String, processor: String, on connection: Connection)
-        throws -> Int64
-    {
-        let row = try connection.queryFirst(
-            """
-            INSERT INTO reports (public_id, title, industry, region, focus, processor, visibility, email)
-            VALUES (\(publicID), \(request.title), \(request.industry), \(request.region), \(request.focus),
-                    \(processor), \(request.visibility.rawValue), \(request.email))
-            RETURNING id
-            """)
-        guard let id = try row?.int64("id") else { throw ReportCreationFailure(reason: "insert returned nothing") }
-        return id
+    /// Retries failed or cancelled report `old` as a new report with the same request and owner (its manage
+    /// link manages the retry too), counted against `client`'s limits when given (the operator's CLI is not
+    /// limited). Nil when `old` cannot be retried (still active, completed or deleted).
+    public func retry(_ old: Report, client: String?, connection: Connection,
+                      parallel: () throws -> ParallelClient) throws -> Report? {
+        let publicID = ReportStore.newPublicID()
+        let inserted = try connection.transaction { connection -> Report? in
+            if let client {
+                try RateLimiter.consume(RateLimit.reportCreation(client: client, configuration: configuration),
+                                        on: connection)
+            }
+            return try ReportStore.insertRetry(of: old.id, publicID: publicID, on: connection)
+        }
+        guard let inserted else { return nil }
+        try startRun(reportID: inserted.id, publicID: publicID,
+                     input: ReportRunRequest.input(for: inserted, configuration: configuration),
+                     connection: connection, parallel: parallel)
+        return try ReportStore.find(id: inserted.id, on: connection)
     }
 
     /// The create body of the run (upstream-api.md §2.1).
@@ -122,14 +117,14 @@ public struct ReportCreator {
     /// Creates the run and records the outcome on the row: the run id and a `queued` event; or
     /// `create_uncertain` (the monitor reconciles by `metadata.report_id`, nothing is retried here); or, on a
     /// definite refusal, `failed` with a reason safe to show.
-    func startRun(reportID: Int64, publicID: String, request: ResearchRequest, connection: Connection,
+    func startRun(reportID: Int64, publicID: String, input: RunInput, connection: Connection,
                   parallel: () throws -> ParallelClient) throws {
         let queued = ReportEvent.status(.init(state: "queued", message: "Research queued"))
         do {
-            let run = try parallel().createRun(runInput(for: request, publicID: publicID))
+            let run = try parallel().createRun(input)
             do {
                 try connection.transaction { connection in
-                    try connection.execute("UPDATE reports SET task_run_id = \(run.runID) WHERE id = \(reportID)")
+                    try ReportStore.recordRun(run.runID, reportID: reportID, on: connection)
                     try ReportEventLog.append(queued, to: reportID, dedupeKey: "create:queued", on: connection)
                 }
             } catch {
@@ -137,7 +132,7 @@ public struct ReportCreator {
                 logger.error("run created but not recorded", metadata: [
                     "report": "\(publicID)", "run": "\(run.runID)", "error": "\(error)",
                 ])
-                _ = try? connection.execute("UPDATE reports SET create_uncertain = true WHERE id = \(reportID)")
+                try? ReportStore.markCreateUncertain(reportID: reportID, on: connection)
                 throw error
             }
             logger.info("report queued", metadata: ["report": "\(publicID)", "run": "\(run.runID)"])
@@ -147,7 +142,7 @@ public struct ReportCreator {
                     "report": "\(publicID)", "error": "\(error)",
                 ])
                 try connection.transaction { connection in
-                    try connection.execute("UPDATE reports SET create_uncertain = true WHERE id = \(reportID)")
+                    try ReportStore.markCreateUncertain(reportID: reportID, on: connection)
                     try ReportEventLog.append(queued, to: reportID, dedupeKey: "create:queued", on: connection)
                 }
                 return
@@ -160,16 +155,19 @@ public struct ReportCreator {
             } else {
                 logger.warning("run creation failed", metadata: ["report": "\(publicID)", "error": "\(error)"])
             }
-            try Self.markFailed(reportID: reportID, reason: reason, on: connection)
+            if let completion {
+                try completion.fail(reportID: reportID, reason: reason, onlyQueued: true, on: connection)
+            } else {
+                try Self.markFailed(reportID: reportID, reason: reason, on: connection)
+            }
         }
     }
 
     /// Marks a still-queued report failed with `reason` and logs the `failed` event, once.
     static func markFailed(reportID: Int64, reason: String, on connection: Connection) throws {
         try connection.transaction { connection in
-            let changed = try connection.execute(
-                "UPDATE reports SET status = 'failed', error = \(reason) WHERE id = \(reportID) AND status = 'queued'")
-            if changed == 1 {
+            if try ReportStore.finish(reportID: reportID, as: .failed, message: reason, onlyQueued: true,
+                                      on: connection) != nil {
                 try ReportEventLog.append(.failed(.init(message: reason)), to: reportID, dedupeKey: "create:failed",
                                           on: connection)
             }

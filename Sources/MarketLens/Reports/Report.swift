@@ -37,12 +37,14 @@ public struct Report: Sendable, Equatable {
     public var createdAt: Date
     public var startedAt: Date?
     public var completedAt: Date?
+    /// Set when its owner deleted it: every page and stream of it answers 410 Gone.
+    public var deletedAt: Date?
 
     /// The columns `init(row:)` reads, for `SELECT \(raw: Report.columns) FROM reports …`.
     public static let columns = """
         id, public_id, task_run_id, title, slug, industry, region, focus, processor, status, create_uncertain, \
         content, basis, visibility, hidden, email IS NOT NULL AS has_email, error, progress_meter, \
-        sources_considered, sources_read, recent_sources, event_seq, created_at, started_at, completed_at
+        sources_considered, sources_read, recent_sources, event_seq, created_at, started_at, completed_at, deleted_at
         """
 
     /// Decodes a row selected with `Report.columns`.
@@ -72,21 +74,12 @@ public struct Report: Sendable, Equatable {
         createdAt = try row.date("created_at")
         startedAt = try row.optionalDate("started_at")
         completedAt = try row.optionalDate("completed_at")
+        deletedAt = try row.optionalDate("deleted_at")
     }
 
     /// Whether anyone may list it (unlisted and hidden reports are reachable by link or not at all).
     public var isListed: Bool { visibility == "public" && !hidden }
-}
 
-/// Look-ups of reports by their public id, and new public ids.
-public enum ReportStore {
-    /// The report with public id `publicID`, if any.
-    public static func find(publicID: String, on connection: Connection) throws -> Report? {
-        try connection.queryFirst(
-            "SELECT \(unescaped: Report.columns) FROM reports WHERE public_id = \(publicID)"
-        ).map(Report.init(row:))
-    }
-
-    /// A new public id: `rpt_` and 26 random base-36 characters (`PublicID`).
-    public static func newPublicID() -> String { PublicID.make(prefix: "rpt_") }
+    /// Deleted by its owner (410 Gone wherever it was shown).
+    public var isDeleted: Bool { deletedAt != nil }
 }

@@ -8,17 +8,19 @@ enum ReportAccess: Equatable {
     case visible
     /// Answered exactly like an id that never existed: hidden by the operator (`marketlens reports hide`).
     case notFound
+    /// Deleted by its owner: 410 Gone, so links and caches learn it is gone for good.
+    case gone
 
     /// The access `report` allows; nil (no such report) is `.notFound`.
     init(_ report: Report?) {
         guard let report else { self = .notFound; return }
-        self.init(hidden: report.hidden)
+        self.init(hidden: report.hidden, deleted: report.isDeleted)
     }
 
     /// The access of a report with these stored values, for routes that read a few columns instead of a `Report`
     /// (select every column named here).
-    init(hidden: Bool) {
-        self = hidden ? .notFound : .visible
+    init(hidden: Bool, deleted: Bool = false) {
+        self = deleted ? .gone : hidden ? .notFound : .visible
     }
 
     /// The error a public route answers instead of the report, nil when it may be shown. `message` is the
@@ -27,11 +29,15 @@ enum ReportAccess: Equatable {
         switch self {
         case .visible: nil
         case .notFound: HTTPError.notFound(message)
+        case .gone: Self.goneError
         }
     }
 
+    /// The answer for a report its owner deleted.
+    static let goneError = HTTPError(status: 410, code: "gone", message: "This report was deleted by its owner.")
+
     /// `report` when a public route may show it; otherwise throws the route's answer (404 for a missing or
-    /// hidden report).
+    /// hidden report, 410 for a deleted one).
     static func require(_ report: Report?, message: String) throws(HTTPError) -> Report {
         if let error = ReportAccess(report).error(message: message) { throw error }
         guard let report else { throw HTTPError.notFound(message) }  // `.notFound` above already; for the compiler

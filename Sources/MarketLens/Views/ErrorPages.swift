@@ -23,6 +23,8 @@ struct ErrorPages: ErrorPageRenderer {
         case 403: "Not allowed"
         case 404: "Page not found"
         case 405: "Not allowed here"
+        case 409: "That cannot be done right now"
+        case 410: "Gone: deleted by its owner"
         case 413: "That was too much to send"
         case 422: "Please check what you entered"
         case 429: "Slow down a little"
