@@ -84,7 +84,8 @@ extension Simulator {
         var gen = ContentGenerator(seed: config.seed, key: input.compact + "|" + processor + "|" + (spec?.compact ?? ""), topic: topic)
         let output: JSON
         switch kind {
-        case "text": output = gen.textOutput(processor: processor)
+        case "text":
+            output = gen.textOutput(processor: processor, references: ReferenceForm.requested(metadata: metadata, input: input))
         case "json": output = gen.jsonOutput(schema: jsonSchema, outputSchema: .null)
         default: output = gen.jsonOutput(schema: ContentGenerator.autoSchema, outputSchema: ContentGenerator.autoSchema)
         }

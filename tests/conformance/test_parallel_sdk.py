@@ -32,11 +32,49 @@ def test_create_retrieve_result_text(client):
     assert out.content.startswith("# ") and "cold-chain logistics" in out.content
     assert "| Year |" in out.content and "[1]" in out.content
     assert len(out.basis) == 1 and out.basis[0].field == "output"
-    markers = set(re.findall(r"\[(\d+)\]", out.content))
-    assert len(out.basis[0].citations) >= max(int(m) for m in markers)
     assert all(c.url.startswith("https://") and c.title and c.excerpts for c in out.basis[0].citations)
     inp = client.task_run.retrieve_input(run.run_id)
     assert inp.processor == "ultra2x" and "cold-chain" in inp.input
+
+
+REFERENCE_FORMS = {
+    "numbered": re.compile(r"^(\d+)\. .+\. (https://\S+)$", re.M),
+    "bracket": re.compile(r"^\[(\d+)\] .+ \u2013 (https://\S+)$", re.M),
+    "mdlink": re.compile(r"^(\d+)\. \[.+\]\((https://[^)\s]+)\)$", re.M),
+    "multiline": re.compile(r"^(\d+)\. .+,\n   .+\n   Available at: (https://\S+)$", re.M),
+    "bare": re.compile(r"^()(https://\S+)$", re.M),
+}
+
+
+@pytest.mark.parametrize("form", [*REFERENCE_FORMS, "none"])
+def test_text_report_has_its_own_references_and_a_basis_of_every_site_visited(client, form):
+    """Deep research text output (docs.parallel.ai task-api/task-deep-research): inline [n] markers, the most
+    relevant citations at the base of the report, and one `output` FieldBasis listing all sites visited."""
+    run = client.task_run.create(input="Industry: cold-chain logistics\nRegion: EU", processor="lite",
+                                 task_spec={"output_schema": {"type": "text"}}, metadata={"sim_refs": form})
+    out = client.task_run.result(run.run_id, api_timeout=600).output
+    markers = re.findall(r"\[(\d+)(?:[,\u2013] ?(\d+))?\]", out.content)
+    assert markers and "[1, 3]" in out.content and "[1\u20133]" in out.content
+    visited = [c.url for c in out.basis[0].citations]
+    assert len(set(visited)) == len(visited)
+    if form == "none":
+        assert "https://" not in out.content
+        return
+    entries = REFERENCE_FORMS[form].findall(out.content)
+    assert len(entries) == 6, out.content[-800:]
+    cited = [url for _, url in entries]
+    assert set(cited) <= set(visited) and len(visited) > len(cited), "the basis lists more sites than the report cites"
+    assert visited[:6] != cited, "the basis is not in the markers' order"
+    if form != "bare":
+        assert [int(n) for n, _ in entries] == list(range(1, 7))
+        assert re.search(r"^(#+ |\*\*)(references|sources|citations|bibliography)", out.content, re.I | re.M)
+
+
+def test_the_reference_form_is_deterministic_per_input(client):
+    def content(text):
+        run = client.task_run.create(input=text, processor="lite", task_spec={"output_schema": {"type": "text"}})
+        return client.task_run.result(run.run_id, api_timeout=600).output.content
+    assert content("Industry: kelp farming") == content("Industry: kelp farming")
 
 
 def test_json_schema_output_follows_schema(client):
