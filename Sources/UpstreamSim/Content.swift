@@ -167,31 +167,57 @@ struct ContentGenerator {
                         ("mcp_tool_calls", .null), ("beta_fields", .null)])
     }
 
-    mutating func jsonOutput(schema: JSON, outputSchema: JSON) -> JSON {
+    /// JSON output: one FieldBasis per top-level field; for an auto-schema run also one per nested field, named
+    /// by dot path (`market_size.value_usd_billions`: "in auto mode, the basis maps each output field including
+    /// nested fields"); with the `field-basis-2025-11-25` beta also one per element of each list field
+    /// (`key_players.0`, `key_players.1`), as docs.parallel.ai task-api/guides/access-research-basis describes.
+    mutating func jsonOutput(schema: JSON, outputSchema: JSON, perElement: Bool = false) -> JSON {
         let content = SchemaValues.value(for: schema, name: "", depth: 0, gen: &self)
+        let nested = !outputSchema.isNull
         var basis: [JSON] = []
-        for (k, _) in content.objectValue ?? [] {
-            var reasoning = "Derived from \(rng.int(2, 6)) sources about \(topic.title)."
-            if topic.hostile { reasoning += " " + Hostile.img }
-            basis.append(.object([("field", .string(k)), ("reasoning", .string(reasoning)),
-                                  ("citations", .array(citations(rng.int(1, 2)))),
-                                  ("confidence", .string(rng.pick(["high", "medium"])))]))
+        func walk(_ value: JSON, path: String, gen: inout ContentGenerator) {
+            basis.append(gen.fieldBasis(path))
+            if nested, let fields = value.objectValue {
+                for (key, child) in fields { walk(child, path: path + "." + key, gen: &gen) }
+            }
+            if perElement, !path.contains("."), let items = value.arrayValue {
+                for index in items.indices { basis.append(gen.fieldBasis("\(path).\(index)")) }
+            }
         }
+        for (k, v) in content.objectValue ?? [] { walk(v, path: k, gen: &self) }
         return .object([("type", "json"), ("content", content), ("basis", .array(basis)), ("output_schema", outputSchema),
                         ("mcp_tool_calls", .null), ("beta_fields", .null)])
     }
 
-    /// The schema an auto-schema run "infers".
+    /// One FieldBasis for `field`: reasoning, one or two citations, a confidence.
+    mutating func fieldBasis(_ field: String) -> JSON {
+        var reasoning = "Derived from \(rng.int(2, 6)) sources about \(topic.title)."
+        if topic.hostile { reasoning += " " + Hostile.img }
+        return .object([("field", .string(field)), ("reasoning", .string(reasoning)),
+                        ("citations", .array(citations(rng.int(1, 2)))),
+                        ("confidence", .string(rng.pick(["high", "medium"])))])
+    }
+
+    /// The schema an auto-schema run "infers" (with a nested object, as deep-research auto output has).
     static let autoSchema: JSON = .object([
         ("type", "object"),
         ("properties", .object([
             ("market_summary", .object([("type", "string"), ("description", "Summary of the market")])),
-            ("market_size_usd_billions", .object([("type", "number")])),
+            ("market_size", .object([
+                ("type", "object"),
+                ("properties", .object([
+                    ("value_usd_billions", .object([("type", "number")])),
+                    ("year", .object([("type", "integer")])),
+                    ("scope", .object([("type", "string")])),
+                ])),
+                ("required", ["value_usd_billions", "year", "scope"]),
+                ("additionalProperties", false),
+            ])),
             ("cagr_percent", .object([("type", "number")])),
             ("key_players", .object([("type", "array"), ("items", .object([("type", "string")]))])),
             ("growth_drivers", .object([("type", "array"), ("items", .object([("type", "string")]))])),
         ])),
-        ("required", ["market_summary", "market_size_usd_billions", "cagr_percent", "key_players", "growth_drivers"]),
+        ("required", ["market_summary", "market_size", "cagr_percent", "key_players", "growth_drivers"]),
         ("additionalProperties", false),
     ])
 

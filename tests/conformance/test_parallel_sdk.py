@@ -112,17 +112,46 @@ def test_errors_401_403_404_422(sim):
     with pytest.raises(APIStatusError) as e:
         bad.task_run.create(input="x", processor="lite")
     assert e.value.status_code == 401 and e.value.body["error"]["ref_id"]
+    assert e.value.body["error"]["message"] == "Unauthorized: invalid or missing credentials"
     c = Parallel(api_key=API_KEY, base_url=sim.url, max_retries=0)
     with pytest.raises(APIStatusError) as e:
         c.task_run.create(input="x", processor="hyper")
     assert e.value.status_code == 403
+    assert e.value.body["error"]["message"] == "Forbidden: invalid processor in request"
     with pytest.raises(APIStatusError) as e:
         c.task_run.retrieve("trun_" + "0" * 32)
     assert e.value.status_code == 404 and e.value.body["error"]["message"]
     with pytest.raises(APIStatusError) as e:
         c.task_run.create(input="x", processor="core", task_spec={"output_schema": {"type": "json", "json_schema": {
             "type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}}}})
-    assert e.value.status_code == 422 and e.value.body["detail"][0]["msg"]
+    assert e.value.status_code == 422 and e.value.body["type"] == "error"
+    assert e.value.body["error"]["message"].startswith("Unprocessable content: request validation error: ")
+    assert "maxLength" in e.value.body["error"]["message"]
+
+
+def test_per_element_basis_with_the_field_basis_beta(client):
+    schema = {"type": "object", "additionalProperties": False, "required": ["company", "key_executives"],
+              "properties": {"company": {"type": "string"},
+                             "key_executives": {"type": "array", "items": {"type": "string"}}}}
+    spec = {"output_schema": {"type": "json", "json_schema": schema}}
+    plain = client.task_run.create(input={"company_name": "Acme"}, processor="core", task_spec=spec)
+    assert {b.field for b in client.task_run.result(plain.run_id).output.basis} == {"company", "key_executives"}
+    beta = client.task_run.create(input={"company_name": "Acme"}, processor="core", task_spec=spec,
+                                  extra_headers={"parallel-beta": "field-basis-2025-11-25"})
+    res = client.task_run.result(beta.run_id)
+    fields = [b.field for b in res.output.basis]
+    executives = res.output.content["key_executives"]
+    assert fields == ["company", "key_executives"] + [f"key_executives.{i}" for i in range(len(executives))]
+    assert all(b.citations and b.confidence in ("high", "medium") for b in res.output.basis)
+
+
+def test_auto_schema_output_is_nested_with_dot_path_basis(client):
+    run = client.task_run.create(input="Industry: robotics", processor="pro", task_spec={"output_schema": {"type": "auto"}})
+    out = client.task_run.result(run.run_id).output
+    assert out.type == "json" and out.output_schema["properties"]["market_size"]["type"] == "object"
+    assert isinstance(out.content["market_size"]["value_usd_billions"], float)
+    fields = {b.field for b in out.basis}
+    assert {"market_size", "market_size.value_usd_billions", "market_size.year", "key_players"} <= fields
 
 
 def test_result_timeout_408(sim):
