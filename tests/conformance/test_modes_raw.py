@@ -1,26 +1,16 @@
 """Configuration switches (second simulator process) and smaller protocol details."""
-import os
-import subprocess
 
 import pytest
 import requests
 
-from conftest import API_KEY
+from conftest import API_KEY, own_sim
 from test_faults_raw import sse_events
 
 
 @pytest.fixture(scope="module")
 def strict_sim():
-    if os.environ.get("UPSTREAM_SIM_URL"):
-        pytest.skip("uses its own simulator process")
-    binary = os.environ.get("UPSTREAM_SIM_BIN", ".build/debug/upstream-sim")
-    proc = subprocess.Popen([binary, "--port", "0", "--resend-port", "0", "--time-scale", "0.01", "--strict-beta",
-                             "--validation-errors", "canonical", "--retry-after", "off"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().split()
-    yield dict(p.split("=", 1) for p in line[1:])["parallel"]
-    proc.terminate()
-    proc.wait(timeout=5)
+    for urls in own_sim("--time-scale", "0.01", "--strict-beta", "--validation-errors", "canonical", "--retry-after", "off"):
+        yield urls["parallel"]
 
 
 def test_strict_beta_and_canonical_422_and_no_retry_after(strict_sim):

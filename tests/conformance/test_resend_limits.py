@@ -2,29 +2,20 @@
 5 requests per second per team, ratelimit-* and x-resend-daily/monthly-quota headers, 429 rate_limit_exceeded
 with retry-after; an unknown key is 401 validation_error today and 403 invalid_api_key in the legacy mode.
 A simulator of its own, with the limit on (the shared one has it off for bursty tests)."""
-import os
-import subprocess
 import time
 
 import pytest
 import requests
 import resend
 
-from conftest import RESEND_KEY
+from conftest import RESEND_KEY, own_sim
 from test_resend_sdk import MAIL
 
 
 @pytest.fixture(scope="module")
 def limited():
-    if os.environ.get("UPSTREAM_SIM_URL"):
-        pytest.skip("uses its own simulator process")
-    binary = os.environ.get("UPSTREAM_SIM_BIN", ".build/debug/upstream-sim")
-    proc = subprocess.Popen([binary, "--port", "0", "--resend-port", "0", "--resend-invalid-key", "legacy"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().split()
-    yield dict(p.split("=", 1) for p in line[1:])["resend"]
-    proc.terminate()
-    proc.wait(timeout=5)
+    for urls in own_sim("--resend-invalid-key", "legacy"):
+        yield urls["resend"]
 
 
 def test_five_requests_a_second_then_429_with_retry_after(limited):
