@@ -51,7 +51,6 @@ enum ReportPage {
             "hasReferences": !citations.references.isEmpty || !citations.consulted.isEmpty || !notes.isEmpty,
             "references": citations.references.map(referenceContext),
             "hasNumbered": !citations.references.isEmpty,
-            "referenceCount": citations.references.count,
             "consulted": citations.consulted.map(referenceContext),
             "hasConsulted": !citations.consulted.isEmpty,
             "consultedCount": citations.consulted.count,
