@@ -56,6 +56,15 @@ public struct ReferenceSection: Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
+    /// `line` without leading and trailing spaces and tabs (cheaper than Foundation's trimming, which this
+    /// runs on every line).
+    static func trimmed(_ line: Substring) -> Substring {
+        var out = line
+        while let first = out.first, first == " " || first == "\t" { out = out.dropFirst() }
+        while let last = out.last, last == " " || last == "\t" { out = out.dropLast() }
+        return out
+    }
+
     // MARK: headings
 
     struct Heading {
@@ -74,7 +83,7 @@ public struct ReferenceSection: Sendable, Equatable {
         var index = 0
         while index < lines.count {
             let line = lines[index]
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = String(Self.trimmed(line))
             if let open = fence {
                 if trimmed.hasPrefix(open) { fence = nil }
                 index += 1
@@ -98,7 +107,7 @@ public struct ReferenceSection: Sendable, Equatable {
                 }
             }
             if index + 1 < lines.count, !trimmed.isEmpty, indent < 4, !startsItem(trimmed) {
-                let under = lines[index + 1].trimmingCharacters(in: .whitespaces)
+                let under = Self.trimmed(lines[index + 1])
                 if !under.isEmpty, under.allSatisfy({ $0 == "=" }) || (under.count >= 2 && under.allSatisfy({ $0 == "-" })) {
                     out.append(Heading(line: index, bodyStart: index + 2, level: under.first == "=" ? 1 : 2, text: plain(trimmed)))
                     index += 2
@@ -176,7 +185,7 @@ public struct ReferenceSection: Sendable, Equatable {
             }
             return (nil, rest)
         }
-        let lower = line.lowercased()
+        let lower = line.prefix(8).lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("<http") {
             return (nil, Substring(line))
         }
@@ -207,7 +216,7 @@ public struct ReferenceSection: Sendable, Equatable {
         var previousBlank = false
         var fenced = false
         for line in lines {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = String(Self.trimmed(line))
             if trimmed.hasPrefix("```") || trimmed.hasPrefix("~~~") { fenced.toggle(); open = false; continue }
             if fenced { continue }
             if trimmed.isEmpty {
@@ -215,7 +224,7 @@ public struct ReferenceSection: Sendable, Equatable {
                 continue
             }
             defer { previousBlank = false }
-            let lower = trimmed.lowercased()
+            let lower = trimmed.prefix(8).lowercased()
             let urlLine = lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("<http")
             if urlLine, open, let last = items.last, bareURL(in: last.text) == nil {
                 // The URL line of an entry whose title came on the line(s) above.
@@ -318,8 +327,9 @@ public struct ReferenceSection: Sendable, Equatable {
     /// dropped, emphasis and surrounding quotes removed, separators trimmed. Nil when nothing is left.
     static func cleanTitle(_ text: String) -> String? {
         var out = text
+        let lower = text.lowercased()
         for phrase in ["available at:", "available at", "available from:", "retrieved from:", "retrieved from",
-                       "url:", "link:", "source:", "online:", "[online]"] {
+                       "url:", "link:", "source:", "online:", "[online]"] where lower.contains(phrase) {
             while let range = out.range(of: phrase, options: .caseInsensitive) { out.replaceSubrange(range, with: " ") }
         }
         out = out.replacingOccurrences(of: "()", with: " ").replacingOccurrences(of: "[]", with: " ")
@@ -345,19 +355,19 @@ public struct ReferenceSection: Sendable, Equatable {
     /// A trailing list without a heading: the last blocks after `start` whose every entry has a URL.
     static func trailingList(in lines: [Substring], after start: Int) -> ReferenceSection? {
         var end = lines.count
-        while end > start, lines[end - 1].trimmingCharacters(in: .whitespaces).isEmpty { end -= 1 }
+        while end > start, Self.trimmed(lines[end - 1]).isEmpty { end -= 1 }
         guard end > start else { return nil }
         // Walk back over blocks (separated by blank lines) that begin with an entry.
         var first = end
         var index = end
         while index > start {
             var blockStart = index
-            while blockStart > start, !lines[blockStart - 1].trimmingCharacters(in: .whitespaces).isEmpty { blockStart -= 1 }
-            let opening = lines[blockStart].trimmingCharacters(in: .whitespaces)
-            guard startsItem(opening), !lines[blockStart].hasPrefix("    ") else { break }
+            while blockStart > start, !Self.trimmed(lines[blockStart - 1]).isEmpty { blockStart -= 1 }
+            let opening = Self.trimmed(lines[blockStart])
+            guard startsItem(String(opening)), !lines[blockStart].hasPrefix("    ") else { break }
             first = blockStart
             index = blockStart
-            while index > start, lines[index - 1].trimmingCharacters(in: .whitespaces).isEmpty { index -= 1 }
+            while index > start, Self.trimmed(lines[index - 1]).isEmpty { index -= 1 }
         }
         guard first < end else { return nil }
         var firstItem = first
