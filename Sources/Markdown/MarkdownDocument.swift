@@ -35,9 +35,13 @@ public struct Heading: Sendable, Equatable {
 
 /// How to render.
 public struct MarkdownOptions: Sendable {
-    /// Turn text `[n]` (outside links and code) into `<a href="#ref-n" class="cite">[n]</a>`. Headings are then
+    /// Turn text `[n]` (outside links and code) into `<a href="#ref-n" class="cite">[n]</a>` (grouped markers
+    /// `[1, 3]`, `[1–3]` into a `cite-group` span of such links). Headings are then
     /// never given an `id` of the form `ref-n`.
     public var citationLinks: Bool
+    /// With `citationLinks`, the numbers that have a reference to link to; markers citing other numbers stay
+    /// plain text. Nil links every number.
+    public var citationTargets: Set<Int>?
     /// `rel` for links to other sites (absolute http(s) and `//host` URLs); nil leaves links as cmark renders them.
     public var externalLinkRel: String?
     /// Inputs larger than this (in UTF-8 bytes) are refused with `MarkdownError`.
@@ -48,9 +52,10 @@ public struct MarkdownOptions: Sendable {
     /// Creates options; the defaults suit user-visible report pages.
     public init(
         citationLinks: Bool = false, externalLinkRel: String? = "nofollow noopener noreferrer",
-        maxInputBytes: Int = 4 << 20, reservedAnchors: Set<String> = []
+        maxInputBytes: Int = 4 << 20, reservedAnchors: Set<String> = [], citationTargets: Set<Int>? = nil
     ) {
         self.citationLinks = citationLinks
+        self.citationTargets = citationTargets
         self.externalLinkRel = externalLinkRel
         self.maxInputBytes = maxInputBytes
         self.reservedAnchors = reservedAnchors

@@ -18,7 +18,7 @@ public enum MarkdownRenderer {
         let tree = try CmarkParser().parse(markdown)
         neutraliseUnsafeURLs(in: tree)
         let (headings, title, anchored) = collectHeadings(in: tree, options: options)
-        if options.citationLinks { linkCitations(in: tree) }
+        if options.citationLinks { linkCitations(in: tree, targets: options.citationTargets) }
         if let rel = options.externalLinkRel { markExternalLinks(in: tree, rel: rel) }
         try anchor(anchored, in: tree)
         return MarkdownDocument(html: try tree.renderHTML(), headings: headings, title: title)
@@ -43,7 +43,7 @@ public enum MarkdownRenderer {
             let level = Int(cmark_node_get_heading_level(node))
             var text = CmarkNode.plainText(of: node)
             // Citation markers belong in the body, not in a table of contents or a page title.
-            if options.citationLinks { text = CitationScanner.removingMarkers(from: text) }
+            if options.citationLinks { text = CitationMarkers.removing(from: text) }
             if level == 1, title == nil, !text.isEmpty { title = text }
             guard (1...4).contains(level) else { continue }
             anchored.append((node, Heading(level: level, text: text, anchor: anchors.allocate(for: text))))
@@ -66,8 +66,10 @@ public enum MarkdownRenderer {
         }
     }
 
-    /// Turns `[n]` in text outside links and images into a link to `#ref-n` with class `cite`.
-    static func linkCitations(in tree: CmarkTree) {
+    /// Turns citation markers in text outside links and images into links to `#ref-n` (class `cite`). A number
+    /// outside `targets` (when given) stays plain text, so no marker links to nothing. A grouped marker
+    /// (`[1, 3]`, `[1–3]`) becomes a `cite-group` span whose numbers link one by one.
+    static func linkCitations(in tree: CmarkTree, targets: Set<Int>?) {
         cmark_consolidate_text_nodes(tree.root)
         var texts: [OpaquePointer] = []
         if let iterator = cmark_iter_new(tree.root) {
@@ -85,25 +87,66 @@ public enum MarkdownRenderer {
                 }
             }
         }
+        func linked(_ number: Int) -> Bool { targets?.contains(number) ?? true }
         for node in texts {
-            let pieces = CitationScanner.split(CmarkNode.literal(node))
-            guard pieces.contains(where: { if case .citation = $0 { true } else { false } }) else { continue }
+            let pieces = CitationMarkers.split(CmarkNode.literal(node))
+            let linkable = pieces.contains { piece in
+                guard case .marker(_, let parts) = piece else { return false }
+                return parts.contains { if case .number(let n) = $0 { linked(n) } else { false } }
+            }
+            guard linkable else { continue }
             for piece in pieces {
                 switch piece {
                 case .text(let text):
                     if let textNode = CmarkNode.makeText(text) { _ = cmark_node_insert_before(node, textNode) }
-                case .citation(let number, let marker):
-                    guard
-                        let link = CmarkNode.makeCustom(
-                            CMARK_NODE_CUSTOM_INLINE, enter: "<a href=\"#ref-\(number)\" class=\"cite\">", exit: "</a>"),
-                        let label = CmarkNode.makeText(marker)
-                    else { continue }
-                    _ = cmark_node_append_child(link, label)
-                    _ = cmark_node_insert_before(node, link)
+                case .marker(let written, let parts):
+                    if let inline = citationNode(written: written, parts: parts, linked: linked) {
+                        _ = cmark_node_insert_before(node, inline)
+                    }
                 }
             }
             cmark_node_free(node)
         }
+    }
+
+    /// The nodes for one marker: `[n]` whole as one link; a group as a span of text and per-number links;
+    /// a marker with no linkable number as its text.
+    private static func citationNode(written: String, parts: [CitationMarkers.Part], linked: (Int) -> Bool) -> OpaquePointer? {
+        func link(_ number: Int, label: String) -> OpaquePointer? {
+            guard
+                let anchor = CmarkNode.makeCustom(
+                    CMARK_NODE_CUSTOM_INLINE, enter: "<a href=\"#ref-\(number)\" class=\"cite\">", exit: "</a>"),
+                let text = CmarkNode.makeText(label)
+            else { return nil }
+            _ = cmark_node_append_child(anchor, text)
+            return anchor
+        }
+        if parts.count == 1, case .number(let number) = parts[0] {
+            return linked(number) ? link(number, label: written) : CmarkNode.makeText(written)
+        }
+        guard parts.contains(where: { if case .number(let n) = $0 { linked(n) } else { false } }),
+            let group = CmarkNode.makeCustom(CMARK_NODE_CUSTOM_INLINE, enter: "<span class=\"cite-group\">", exit: "</span>")
+        else { return CmarkNode.makeText(written) }
+        var pending = "["
+        func flush() {
+            if !pending.isEmpty, let text = CmarkNode.makeText(pending) { _ = cmark_node_append_child(group, text) }
+            pending = ""
+        }
+        for part in parts {
+            switch part {
+            case .separator(let separator): pending += separator
+            case .number(let number):
+                if linked(number), let anchor = link(number, label: String(number)) {
+                    flush()
+                    _ = cmark_node_append_child(group, anchor)
+                } else {
+                    pending += String(number)
+                }
+            }
+        }
+        pending += "]"
+        flush()
+        return group
     }
 
     /// Re-emits links to other sites with `rel` (e.g. `nofollow noopener noreferrer`), escaping href and title.
@@ -120,45 +163,5 @@ public enum MarkdownRenderer {
             CmarkNode.moveChildren(from: node, to: anchor)
             CmarkNode.replace(node, with: anchor)
         }
-    }
-}
-
-/// Finds citation markers `[n]` (1 to 4 digits) in a text literal.
-enum CitationScanner {
-    enum Piece: Equatable {
-        case text(String)
-        case citation(number: Int, marker: String)
-    }
-
-    /// `text` without its citation markers, spaces collapsed.
-    static func removingMarkers(from text: String) -> String {
-        split(text).compactMap { if case .text(let plain) = $0 { plain } else { nil } }.joined()
-            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
-    }
-
-    static func split(_ text: String) -> [Piece] {
-        var pieces: [Piece] = []
-        var plain = ""
-        let scalars = Array(text.unicodeScalars)
-        var index = 0
-        while index < scalars.count {
-            if scalars[index] == "[" {
-                var end = index + 1
-                while end < scalars.count, end - index <= 4, ("0"..."9").contains(scalars[end]) { end += 1 }
-                if end > index + 1, end < scalars.count, scalars[end] == "]",
-                    let number = Int(String(String.UnicodeScalarView(scalars[(index + 1)..<end])))
-                {
-                    if !plain.isEmpty { pieces.append(.text(plain)) }
-                    plain = ""
-                    pieces.append(.citation(number: number, marker: String(String.UnicodeScalarView(scalars[index...end]))))
-                    index = end + 1
-                    continue
-                }
-            }
-            plain.unicodeScalars.append(scalars[index])
-            index += 1
-        }
-        if !plain.isEmpty { pieces.append(.text(plain)) }
-        return pieces
     }
 }

@@ -108,7 +108,7 @@ struct ReportsCommand: ParsableCommand {
                 SELECT (SELECT count(*) FROM report_events WHERE report_id = \(report.id)) AS events,
                        (SELECT count(*) FROM email_outbox WHERE report_id = \(report.id)) AS emails
                 """)
-            let basis = ReportBasis(json: report.basis?.text)
+            let citations = ReportCitations(content: report.content ?? "", basis: ReportBasis(json: report.basis?.text))
             let iso: (Date?) -> String = { $0?.formatted(.iso8601) ?? "-" }
             let fields: [(String, String)] = [
                 ("id", report.publicID), ("status", report.status.rawValue), ("title", report.title),
@@ -120,7 +120,7 @@ struct ReportsCommand: ParsableCommand {
                 ("sources", "\(report.sourcesRead) read of \(report.sourcesConsidered) considered"),
                 ("created", iso(report.createdAt)), ("started", iso(report.startedAt)), ("completed", iso(report.completedAt)),
                 ("content", report.content.map { "\($0.utf8.count) bytes" } ?? "-"),
-                ("citations", String(basis.references.count)),
+                ("references", "\(citations.references.count) numbered, \(citations.consulted.count) other sources consulted"),
                 ("events", String(try counts?.int("events") ?? 0)), ("e-mails queued", String(try counts?.int("emails") ?? 0)),
                 ("error", report.error ?? "-"),
             ]

@@ -8,6 +8,14 @@ enum WebhookSecretMode: String, Sendable, CaseIterable {
     case whsec
 }
 
+/// How Resend answers a key it does not know on `POST /emails`.
+enum ResendInvalidKey: String, Sendable, CaseIterable {
+    /// `401 validation_error` "API key is invalid" (Resend's errors page today).
+    case current
+    /// `403 invalid_api_key` (the older documentation).
+    case legacy
+}
+
 /// Which body shape 422 validation errors use.
 enum ValidationErrorShape: String, Sendable, CaseIterable {
     case fastapi
@@ -30,6 +38,9 @@ struct SimConfig: Sendable {
     var retryAfter = true
     var webhookMaxAttempts = 5
     var chatDelay = 2.0
+    /// Resend requests per second before 429 (Resend's default is 5 per team); 0 turns the limit off.
+    var resendRateLimit = 5
+    var resendInvalidKey = ResendInvalidKey.current
     var denyList = ["test", "testing", "asdf", "qwerty", "foo", "bar", "foobar", "xxx", "abc", "lorem ipsum", "n/a",
                     "none", "null", "hello", "hello world", "aaa", "blah", "nothing", "idk", "whatever"]
 

@@ -77,8 +77,16 @@ struct ContentGenerator {
         return String(String(s).split(separator: "-").joined(separator: "-").prefix(40))
     }
 
-    mutating func citations(_ n: Int) -> [JSON] {
-        (1...n).map { i in
+    /// One web source: where it is, what it is called, a passage from it.
+    struct Source {
+        var url: String
+        var title: String
+        var excerpt: String
+    }
+
+    /// Sources numbered `first…first+n-1`; the number is part of the URL, so different numbers never collide.
+    mutating func sources(_ n: Int, from first: Int = 1) -> [Source] {
+        (first..<(first + n)).map { i in
             let pub = rng.pick(ContentGenerator.publishers)
             var url = "https://\(pub.lowercased().replacingOccurrences(of: " ", with: "-")).example.org/\(slug)/report-\(2023 + i % 3)-\(i)"
             var title = "\(pub): \(topic.industry) outlook \(2024 + i % 2)"
@@ -89,11 +97,19 @@ struct ContentGenerator {
                 title += " " + Hostile.script
                 excerpt += " " + Hostile.img + " " + Hostile.svg
             }
-            return .object([("url", .string(url)), ("title", .string(title)), ("excerpts", .array([.string(excerpt)]))])
+            return Source(url: url, title: title, excerpt: excerpt)
         }
     }
 
-    /// The text-output Markdown report with `[1]`…`[n]` markers.
+    /// Basis citations (`{url, title, excerpts}`) for `sources`.
+    static func citations(_ sources: [Source]) -> [JSON] {
+        sources.map { .object([("url", .string($0.url)), ("title", .string($0.title)), ("excerpts", .array([.string($0.excerpt)]))]) }
+    }
+
+    mutating func citations(_ n: Int) -> [JSON] { Self.citations(sources(n)) }
+
+    /// The text-output Markdown report, citing `[1]`…`[n]` (also as `[1, 3]`, `[2][4]` and `[1–3]`), without
+    /// its reference section.
     mutating func report(citationCount n: Int) -> String {
         let t = topic
         let size = Double(rng.int(80, 900)) / 10
@@ -102,7 +118,7 @@ struct ContentGenerator {
         for i in stride(from: players.count - 1, to: 0, by: -1) { players.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         let hostileLine = t.hostile ? "\n\n\(Hostile.all)\n\n<a href=\"javascript:alert(1)\">details</a>\n" : ""
         var md = "# \(t.title): Market Research Report\(t.hostile ? " " + Hostile.script : "")\n\n"
-        md += "## Executive Summary\n\nThe \(t.industry.lowercased()) market in \(t.region) was worth an estimated USD \(fmt(size)) billion in 2025 [1] and is expected to grow at a CAGR of \(fmt(cagr))% through 2030 [2]. Consolidation among the leading players and rising demand from mid-sized buyers are the main forces shaping the market [3].\(hostileLine)\n\n"
+        md += "## Executive Summary\n\nThe \(t.industry.lowercased()) market in \(t.region) was worth an estimated USD \(fmt(size)) billion in 2025 [1] and is expected to grow at a CAGR of \(fmt(cagr))% through 2030 [2]. Consolidation among the leading players and rising demand from mid-sized buyers are the main forces shaping the market [1, 3].\(hostileLine)\n\n"
         md += "## Market Size\n\n| Year | Market size (USD bn) | Growth (%) |\n|---|---:|---:|\n"
         var v = size
         for year in 2023...2027 {
@@ -110,7 +126,7 @@ struct ContentGenerator {
             md += "| \(year) | \(fmt(v)) | \(fmt(g)) |\n"
             v *= 1 + g / 100
         }
-        md += "\nFigures for 2026 and later are forecasts [2].\n\n"
+        md += "\nFigures for 2026 and later are forecasts [2][4].\n\n"
         md += "## Growth Drivers\n\n"
         md += "- **Digital adoption**: buyers in \(t.region) are moving procurement online, shortening sales cycles [3].\n"
         md += "- **Regulation**: new reporting rules favour established, compliant providers [4].\n"
@@ -125,47 +141,83 @@ struct ContentGenerator {
         md += "\nThe top five players hold roughly \(rng.int(35, 60))% of the market; the rest is fragmented among regional specialists [3].\n\n"
         md += "## Regional Analysis\n\n\(t.region) accounts for a growing share of global demand. Northern sub-markets are the most mature, while southern and eastern sub-markets show the fastest growth [4]. Price levels differ by up to \(rng.int(10, 35))% between sub-markets [1].\n\n"
         md += "## Risks\n\n1. Macroeconomic slowdown reducing discretionary spend [2].\n2. Supply-chain disruption and input-cost inflation [5].\n3. Regulatory change increasing compliance costs [4].\n\n"
-        md += "## Outlook\n\nWe expect the \(t.industry.lowercased()) market in \(t.region) to reach about USD \(fmt(v)) billion by 2027, with mergers and acquisitions continuing among mid-tier players [\(min(6, n))].\n"
+        md += "## Outlook\n\nWe expect the \(t.industry.lowercased()) market in \(t.region) to reach about USD \(fmt(v)) billion by 2027, with mergers and acquisitions continuing among mid-tier players [\(min(6, n))]. Analysts broadly agree on this trajectory [1–3].\n"
         if t.hostile { md += "\n[Read more](javascript:alert(1)) \(Hostile.svg)\n" }
         return md
     }
 
-    mutating func textOutput(processor: String) -> JSON {
+    /// The text output as Parallel's deep research writes it: the report with inline markers and its own
+    /// reference section at its end ("the most relevant citations are included at the base of the report
+    /// itself, with inline references"), and a basis of one `output` entry listing every site visited, in an
+    /// order unrelated to the markers, more sites than the report cites.
+    mutating func textOutput(processor: String, references requested: ReferenceForm?) -> JSON {
         let n = 6
-        let md = report(citationCount: n)
+        let cited = sources(n)
+        let visited = sources(rng.int(4, 9), from: n + 1)
+        let form = requested ?? rng.pick(ReferenceForm.allCases)
+        var md = report(citationCount: n)
+        md += form.section(for: cited, heading: rng.pick(ReferenceForm.headings))
+        var all = cited + visited
+        for i in stride(from: all.count - 1, to: 0, by: -1) { all.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         var reasoning = "Synthesised from trade-body statistics, company filings and market reports covering \(topic.title)."
         if topic.hostile { reasoning += " " + Hostile.script }
         let basis: JSON = .object([("field", "output"), ("reasoning", .string(reasoning)),
-                                   ("citations", .array(citations(n))), ("confidence", "high")])
+                                   ("citations", .array(Self.citations(all))), ("confidence", "high")])
         return .object([("type", "text"), ("content", .string(md)), ("basis", .array([basis])),
                         ("mcp_tool_calls", .null), ("beta_fields", .null)])
     }
 
-    mutating func jsonOutput(schema: JSON, outputSchema: JSON) -> JSON {
+    /// JSON output: one FieldBasis per top-level field; for an auto-schema run also one per nested field, named
+    /// by dot path (`market_size.value_usd_billions`: "in auto mode, the basis maps each output field including
+    /// nested fields"); with the `field-basis-2025-11-25` beta also one per element of each list field
+    /// (`key_players.0`, `key_players.1`), as docs.parallel.ai task-api/guides/access-research-basis describes.
+    mutating func jsonOutput(schema: JSON, outputSchema: JSON, perElement: Bool = false) -> JSON {
         let content = SchemaValues.value(for: schema, name: "", depth: 0, gen: &self)
+        let nested = !outputSchema.isNull
         var basis: [JSON] = []
-        for (k, _) in content.objectValue ?? [] {
-            var reasoning = "Derived from \(rng.int(2, 6)) sources about \(topic.title)."
-            if topic.hostile { reasoning += " " + Hostile.img }
-            basis.append(.object([("field", .string(k)), ("reasoning", .string(reasoning)),
-                                  ("citations", .array(citations(rng.int(1, 2)))),
-                                  ("confidence", .string(rng.pick(["high", "medium"])))]))
+        func walk(_ value: JSON, path: String, gen: inout ContentGenerator) {
+            basis.append(gen.fieldBasis(path))
+            if nested, let fields = value.objectValue {
+                for (key, child) in fields { walk(child, path: path + "." + key, gen: &gen) }
+            }
+            if perElement, !path.contains("."), let items = value.arrayValue {
+                for index in items.indices { basis.append(gen.fieldBasis("\(path).\(index)")) }
+            }
         }
+        for (k, v) in content.objectValue ?? [] { walk(v, path: k, gen: &self) }
         return .object([("type", "json"), ("content", content), ("basis", .array(basis)), ("output_schema", outputSchema),
                         ("mcp_tool_calls", .null), ("beta_fields", .null)])
     }
 
-    /// The schema an auto-schema run "infers".
+    /// One FieldBasis for `field`: reasoning, one or two citations, a confidence.
+    mutating func fieldBasis(_ field: String) -> JSON {
+        var reasoning = "Derived from \(rng.int(2, 6)) sources about \(topic.title)."
+        if topic.hostile { reasoning += " " + Hostile.img }
+        return .object([("field", .string(field)), ("reasoning", .string(reasoning)),
+                        ("citations", .array(citations(rng.int(1, 2)))),
+                        ("confidence", .string(rng.pick(["high", "medium"])))])
+    }
+
+    /// The schema an auto-schema run "infers" (with a nested object, as deep-research auto output has).
     static let autoSchema: JSON = .object([
         ("type", "object"),
         ("properties", .object([
             ("market_summary", .object([("type", "string"), ("description", "Summary of the market")])),
-            ("market_size_usd_billions", .object([("type", "number")])),
+            ("market_size", .object([
+                ("type", "object"),
+                ("properties", .object([
+                    ("value_usd_billions", .object([("type", "number")])),
+                    ("year", .object([("type", "integer")])),
+                    ("scope", .object([("type", "string")])),
+                ])),
+                ("required", ["value_usd_billions", "year", "scope"]),
+                ("additionalProperties", false),
+            ])),
             ("cagr_percent", .object([("type", "number")])),
             ("key_players", .object([("type", "array"), ("items", .object([("type", "string")]))])),
             ("growth_drivers", .object([("type", "array"), ("items", .object([("type", "string")]))])),
         ])),
-        ("required", ["market_summary", "market_size_usd_billions", "cagr_percent", "key_players", "growth_drivers"]),
+        ("required", ["market_summary", "market_size", "cagr_percent", "key_players", "growth_drivers"]),
         ("additionalProperties", false),
     ])
 

@@ -67,10 +67,10 @@ extension Simulator {
                 headers.append(("retry-after", f.string("retry_after", "1")))
             }
             if resend {
-                headers += [("ratelimit-limit", "2"), ("ratelimit-remaining", "0"), ("ratelimit-reset", "1")]
-                try? conn.respondJSON(429, resendError(429, "rate_limit_exceeded", "Too many requests. You can only make 2 requests per second."), headers: headers)
+                headers += resendLimitHeaders(remaining: 0)
+                try? conn.respondJSON(429, resendTooManyRequests, headers: headers)
             } else {
-                try? conn.respondJSON(429, canonicalError("Quota temporarily exceeded"), headers: headers)
+                try? conn.respondJSON(429, canonicalError(OASMessage.tooManyRequests), headers: headers)
             }
         case "auth", "401", "402", "403":
             let status = f.name == "auth" ? f.int("status", create ? 402 : 401) : Int(f.name) ?? 401
@@ -78,7 +78,7 @@ extension Simulator {
                 let name = status == 401 ? "missing_api_key" : "invalid_api_key"
                 try? conn.respondJSON(status, resendError(status, name, "API key is invalid"))
             } else {
-                let msg = status == 402 ? "Insufficient credit" : status == 403 ? "Invalid processor in request" : "Invalid or missing API key"
+                let msg = status == 402 ? OASMessage.paymentRequired : status == 403 ? OASMessage.invalidProcessor : OASMessage.unauthorized
                 try? conn.respondJSON(status, canonicalError(msg))
             }
         default:

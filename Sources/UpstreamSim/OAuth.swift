@@ -9,8 +9,15 @@ struct OAuthCode: Sendable {
     var expires: Date
 }
 
-/// OAuth 2.1 with PKCE and RFC 7591 registration, as used by the task console (seed 002: `/getKeys/*`).
+/// Parallel's OAuth provider (docs.parallel.ai/integrations/oauth-provider, metadata at
+/// platform.parallel.ai/.well-known/oauth-authorization-server): authorisation code with mandatory PKCE S256,
+/// public clients identified by host name (no registration needed: `client_id=yourapp.com`), the one scope
+/// `key:read`, one-time codes, and an access token that is the user's API key. RFC 7591 registration at
+/// `/getKeys/register` is served too (seed 002 registers first), and the code exchange accepts either the
+/// client id the code was issued to or the host name of its redirect URI, which is what seed 002 sends.
 extension Simulator {
+    static let oauthScopes: Set<String> = ["key:read"]
+
     func oauthMetadata(_ conn: Connection) {
         let b = parallelBaseURL
         try? conn.respondJSON(200, .object([
@@ -18,7 +25,7 @@ extension Simulator {
             ("token_endpoint", .string(b + "/getKeys/token")), ("registration_endpoint", .string(b + "/getKeys/register")),
             ("response_types_supported", ["code"]), ("grant_types_supported", ["authorization_code"]),
             ("code_challenge_methods_supported", ["S256"]), ("token_endpoint_auth_methods_supported", ["none"]),
-            ("scopes_supported", ["api"]),
+            ("scopes_supported", ["key:read"]),
         ]))
     }
 
@@ -49,12 +56,16 @@ extension Simulator {
 
     func oauthAuthorize(_ req: HTTPRequest, _ conn: Connection) {
         let q = req.queryValue
-        guard let clientID = q("client_id"), let uris = locked({ oauthClients[clientID] }) else {
-            oauthError(conn, 400, "invalid_client", "Unknown client_id")
+        guard let clientID = q("client_id"), !clientID.isEmpty, clientID.count <= 256 else {
+            oauthError(conn, 400, "invalid_request", "client_id is required")
             return
         }
-        guard let redirect = q("redirect_uri") ?? (uris.count == 1 ? uris[0] : nil), uris.contains(redirect) else {
-            oauthError(conn, 400, "invalid_request", "redirect_uri is not registered for this client")
+        let registered = locked({ oauthClients[clientID] })
+        let redirectQuery = q("redirect_uri") ?? (registered?.count == 1 ? registered?[0] : nil)
+        guard let redirect = redirectQuery, let redirectURL = URL(string: redirect),
+              ["http", "https"].contains(redirectURL.scheme ?? ""), redirectURL.host != nil, redirectURL.fragment == nil,
+              registered?.contains(redirect) ?? true else {
+            oauthError(conn, 400, "invalid_request", "redirect_uri is missing, not an absolute http(s) URL, or not registered for this client")
             return
         }
         func back(_ params: [(String, String)]) {
@@ -69,11 +80,16 @@ extension Simulator {
             back([("error", "invalid_request"), ("error_description", "PKCE code_challenge with method S256 is required")])
             return
         }
+        let scopes = (q("scope") ?? "key:read").split(separator: " ").map(String.init)
+        guard !scopes.isEmpty, scopes.allSatisfy(Simulator.oauthScopes.contains) else {
+            back([("error", "invalid_scope"), ("error_description", "Unknown scope; the only scope is key:read")])
+            return
+        }
         if let d = q("deny"), d != "0" { back([("error", "access_denied"), ("error_description", "The user denied access")]); return }
         let code = "sim_code_" + IDs.hex(24)
         locked {
             oauthCodes[code] = OAuthCode(clientID: clientID, redirectURI: redirect, challenge: challenge,
-                                         scope: q("scope") ?? "api", expires: Date().addingTimeInterval(600))
+                                         scope: scopes.joined(separator: " "), expires: Date().addingTimeInterval(600))
         }
         back([("code", code)])
     }
@@ -97,7 +113,11 @@ extension Simulator {
         let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         let grant: OAuthCode? = locked { oauthCodes.removeValue(forKey: code) }
         guard let grant, grant.expires > Date() else { oauthError(conn, 400, "invalid_grant", "Unknown, used or expired code"); return }
-        guard grant.clientID == clientID else { oauthError(conn, 400, "invalid_grant", "Code was issued to another client"); return }
+        let redirectHost = URL(string: grant.redirectURI)?.host?.lowercased()
+        guard grant.clientID == clientID || clientID.lowercased() == redirectHost else {
+            oauthError(conn, 400, "invalid_grant", "Code was issued to another client")
+            return
+        }
         if let r = p("redirect_uri"), r != grant.redirectURI {
             oauthError(conn, 400, "invalid_grant", "redirect_uri does not match"); return
         }

@@ -21,7 +21,7 @@ extension Simulator {
             throw .validation(loc: loc + ["processor"], msg: "Field required", type: "missing")
         }
         let baseName = processor.hasSuffix("-fast") ? String(processor.dropLast(5)) : processor
-        guard let baseDuration = processorDurations[baseName] else { throw .forbidden("Invalid processor in request") }
+        guard let baseDuration = processorDurations[baseName] else { throw .forbidden(OASMessage.invalidProcessor) }
         let metadata = body["metadata"] ?? .null
         if let m = metadata.objectValue {
             for (k, v) in m {
@@ -82,11 +82,15 @@ extension Simulator {
         let hostile = metadata["sim_content"]?.stringValue == "hostile" || input.compact.contains("sim:hostile")
         let topic = Topic(input: input, hostile: hostile)
         var gen = ContentGenerator(seed: config.seed, key: input.compact + "|" + processor + "|" + (spec?.compact ?? ""), topic: topic)
+        let perElement = betas.contains("field-basis-2025-11-25")
         let output: JSON
         switch kind {
-        case "text": output = gen.textOutput(processor: processor)
-        case "json": output = gen.jsonOutput(schema: jsonSchema, outputSchema: .null)
-        default: output = gen.jsonOutput(schema: ContentGenerator.autoSchema, outputSchema: ContentGenerator.autoSchema)
+        case "text":
+            output = gen.textOutput(processor: processor, references: ReferenceForm.requested(metadata: metadata, input: input))
+        case "json": output = gen.jsonOutput(schema: jsonSchema, outputSchema: .null, perElement: perElement)
+        default:
+            output = gen.jsonOutput(schema: ContentGenerator.autoSchema, outputSchema: ContentGenerator.autoSchema,
+                                    perElement: perElement)
         }
 
         // Timeline in simulated seconds from creation.
@@ -161,9 +165,9 @@ extension Simulator {
         }
     }
 
-    func reject(_ r: RunRejection, _ conn: Connection) {
+    func reject(_ r: RunRejection, _ conn: Connection, singleRun: Bool = false) {
         switch r {
-        case let .validation(loc, msg, type): validationError(conn, loc: loc, msg: msg, type: type)
+        case let .validation(loc, msg, type): validationError(conn, loc: loc, msg: msg, type: type, singleRun: singleRun)
         case let .forbidden(msg): try? conn.respondJSON(403, canonicalError(msg))
         }
     }
@@ -173,7 +177,7 @@ extension Simulator {
     func createRun(_ req: HTTPRequest, _ conn: Connection) {
         let faults = takeFaults(req, endpoint: "create")
         guard let body = req.json else {
-            validationError(conn, loc: ["body"], msg: "Invalid JSON body", type: "json_invalid")
+            validationError(conn, loc: ["body"], msg: "Invalid JSON body", type: "json_invalid", singleRun: true)
             return
         }
         let runFaults = FaultSpec.parseList(body["metadata"]?["sim_fault"]?.stringValue)
@@ -184,7 +188,7 @@ extension Simulator {
             run = try buildRun(body, groupID: nil, defaultSpec: nil, betas: req.header("parallel-beta") ?? "", loc: ["body"],
                                extraFaults: carried)
         }
-        catch { reject(error, conn); return }
+        catch { reject(error, conn, singleRun: true); return }
         store(run)
         simLog("created run \(run.id) processor=\(run.processor)")
         if let f = (faults + runFaults).first(where: { $0.name == "create_timeout" }) {
@@ -219,7 +223,13 @@ extension Simulator {
         let faults = takeFaults(req, endpoint: "result")
         if applyResponseFault(faults, conn: conn) { return }
         guard let run = lookupRun(id, conn) else { return }
-        let timeout = req.queryValue("timeout").flatMap { Double($0) } ?? 600
+        let timeoutText = req.queryValue("timeout")
+        guard timeoutText.map({ Int($0) != nil }) ?? true else {
+            validationError(conn, loc: ["query", "timeout"], msg: "Input should be a valid integer", type: "int_parsing",
+                            singleRun: true)
+            return
+        }
+        let timeout = timeoutText.flatMap { Double($0) } ?? 600
         let deadline = Date().addingTimeInterval(config.real(max(0, timeout)))
         var slow = faults.first { $0.name == "result_slow" }
         if slow == nil, let f = run.fault("result_slow") {

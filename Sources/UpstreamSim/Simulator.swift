@@ -21,6 +21,9 @@ final class Simulator: @unchecked Sendable {
     var oauthClients: [String: [String]] = [:]
     var oauthCodes: [String: OAuthCode] = [:]
     var oauthTokens: Set<String> = []
+    /// Times of recent Resend requests (the per-second rate limit) and of accepted e-mails (the quota headers).
+    var resendRecent: [Date] = []
+    var resendSent: [Date] = []
 
     init(config: SimConfig) { self.config = config }
 
@@ -38,6 +41,7 @@ final class Simulator: @unchecked Sendable {
         locked {
             runs = [:]; runOrder = []; pendingWebhooks = []; groups = [:]; requestLog = []; outbox = []; idempotency = [:]
             webhookLog = []; faultQueue = []; oauthClients = [:]; oauthCodes = [:]; oauthTokens = []
+            resendRecent = []; resendSent = []
             cond.broadcast()
         }
     }
@@ -76,8 +80,15 @@ final class Simulator: @unchecked Sendable {
         .object([("statusCode", .num(status)), ("message", .string(message)), ("name", .string(name))])
     }
 
-    /// A 422 in the configured shape; `loc` is the FastAPI location of the problem.
-    func validationError(_ conn: Connection, loc: [JSON], msg: String, type: String = "value_error") {
+    /// A 422 in the configured shape; `loc` is the FastAPI location of the problem. The single-run endpoints
+    /// always answer the canonical `ErrorResponse` (the OpenAPI lists it for their 422), with the OpenAPI's
+    /// message followed by the specific problem; group and chat endpoints list FastAPI's `HTTPValidationError`.
+    func validationError(_ conn: Connection, loc: [JSON], msg: String, type: String = "value_error", singleRun: Bool = false) {
+        if singleRun {
+            try? conn.respondJSON(422, canonicalError(OASMessage.unprocessable + ": " + msg,
+                                                      detail: .object([("loc", .array(loc)), ("type", .string(type))])))
+            return
+        }
         switch config.validationErrors {
         case .fastapi:
             let item: JSON = .object([("loc", .array(loc)), ("msg", .string(msg)), ("type", .string(type))])
@@ -106,8 +117,18 @@ final class Simulator: @unchecked Sendable {
                                                          ("param", .null), ("code", "invalid_api_key")]))])
             try? conn.respondJSON(401, body)
         } else {
-            try? conn.respondJSON(401, canonicalError(key == nil ? "Missing API key" : "Invalid API key"))
+            try? conn.respondJSON(401, canonicalError(OASMessage.unauthorized))
         }
         return false
     }
+}
+
+/// Error messages as Parallel's OpenAPI description (0.1.2) words them.
+enum OASMessage {
+    static let unauthorized = "Unauthorized: invalid or missing credentials"
+    static let paymentRequired = "Payment required: insufficient credit in account"
+    static let invalidProcessor = "Forbidden: invalid processor in request"
+    static let unprocessable = "Unprocessable content: request validation error"
+    static let requestValidation = "Request validation error"
+    static let tooManyRequests = "Too many requests: quota temporarily exceeded"
 }

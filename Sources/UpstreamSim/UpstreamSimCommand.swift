@@ -11,7 +11,7 @@ struct UpstreamSimCommand: ParsableCommand {
         commandName: "upstream-sim",
         abstract: "Local simulator of the Parallel (Task, Events, Groups, Webhooks, Chat, OAuth) and Resend APIs.",
         discussion: """
-        Every option can also be set from the environment: SIM_HOST, SIM_PORT, SIM_RESEND_PORT, SIM_TIME_SCALE, SIM_SEED, SIM_API_KEY, SIM_RESEND_API_KEY, SIM_WEBHOOK_SECRET, SIM_WEBHOOK_SECRET_MODE, SIM_STRICT_BETA (1/0), SIM_VALIDATION_ERRORS, SIM_RETRY_AFTER (on/off), SIM_WEBHOOK_MAX_ATTEMPTS, SIM_CHAT_DELAY, SIM_DENY_LIST (comma-separated chat deny-list). Flags win over the environment. --port 0 / --resend-port 0 pick free ports.
+        Every option can also be set from the environment: SIM_HOST, SIM_PORT, SIM_RESEND_PORT, SIM_TIME_SCALE, SIM_SEED, SIM_API_KEY, SIM_RESEND_API_KEY, SIM_WEBHOOK_SECRET, SIM_WEBHOOK_SECRET_MODE, SIM_STRICT_BETA (1/0), SIM_VALIDATION_ERRORS, SIM_RETRY_AFTER (on/off), SIM_WEBHOOK_MAX_ATTEMPTS, SIM_CHAT_DELAY, SIM_DENY_LIST (comma-separated chat deny-list), SIM_RESEND_RATE_LIMIT, SIM_RESEND_INVALID_KEY. Flags win over the environment. --port 0 / --resend-port 0 pick free ports.
 
         When both listeners are up, ONE line goes to stdout, "upstream-sim parallel=http://HOST:PORT resend=http://HOST:RPORT", then logs go to stderr. SIGTERM/SIGINT exit cleanly.
 
@@ -21,7 +21,9 @@ struct UpstreamSimCommand: ParsableCommand {
 
         CONTROL API (both ports): GET /__sim/health, GET|DELETE /__sim/requests (?since=SEQ&path=PREFIX&api=parallel|resend), GET|DELETE /__sim/outbox, GET /__sim/webhooks, GET|POST|DELETE /__sim/faults, POST /__sim/reset, POST /__sim/runs/{id}/cancel|complete|fail.
 
-        OAUTH (task console, seed 002): GET /.well-known/oauth-authorization-server, POST /getKeys/register, GET /getKeys/authorize (auto-approve; deny=1 refuses), POST /getKeys/token (PKCE S256). Issued tokens are accepted as API keys. Run metadata sim_duration (simulated seconds) overrides a run's duration.
+        OAUTH (Parallel's provider, docs.parallel.ai/integrations/oauth-provider): GET /.well-known/oauth-authorization-server, POST /getKeys/register (optional, as seed 002 does), GET /getKeys/authorize (any host-name client_id or a registered one; scope key:read; auto-approve; deny=1 refuses), POST /getKeys/token (PKCE S256; client_id = the authorising client or the redirect URI's host name). Issued tokens are accepted as API keys.
+
+        REPORTS: text runs end with their own reference section; metadata sim_refs or "sim:refs=<form>" in the input picks its form: numbered, bracket, mdlink, multiline, bare or none (else chosen by the content seed). The text basis lists every site visited. JSON runs sent with parallel-beta field-basis-2025-11-25 get per-element basis entries (key.0, key.1); auto-schema runs get nested dot-path basis fields. Run metadata sim_duration (simulated seconds) overrides a run's duration.
         """)
 
     @Option(help: "Address to listen on (env SIM_HOST).") var host: String?
@@ -44,6 +46,10 @@ struct UpstreamSimCommand: ParsableCommand {
     @Option(help: "Send retry-after on injected 429s: on|off (env SIM_RETRY_AFTER, default on).") var retryAfter: String?
     @Option(help: "Maximum webhook delivery attempts (env SIM_WEBHOOK_MAX_ATTEMPTS, default 5).") var webhookMaxAttempts: Int?
     @Option(help: "Simulated seconds a 'speed' chat completion takes (env SIM_CHAT_DELAY, default 2).") var chatDelay: Double?
+    @Option(help: "Resend requests per second before 429 rate_limit_exceeded, 0 = off (env SIM_RESEND_RATE_LIMIT, default 5).")
+    var resendRateLimit: Int?
+    @Option(help: "Answer to an unknown Resend key: current (401 validation_error) or legacy (403 invalid_api_key) (env SIM_RESEND_INVALID_KEY).")
+    var resendInvalidKey: String?
 
     func resolve() throws -> SimConfig {
         let env = ProcessInfo.processInfo.environment
@@ -68,6 +74,11 @@ struct UpstreamSimCommand: ParsableCommand {
         if let r = retryAfter ?? env["SIM_RETRY_AFTER"] { c.retryAfter = !["off", "0", "false"].contains(r) }
         c.webhookMaxAttempts = webhookMaxAttempts ?? env["SIM_WEBHOOK_MAX_ATTEMPTS"].flatMap { Int($0) } ?? c.webhookMaxAttempts
         c.chatDelay = chatDelay ?? env["SIM_CHAT_DELAY"].flatMap { Double($0) } ?? c.chatDelay
+        c.resendRateLimit = resendRateLimit ?? env["SIM_RESEND_RATE_LIMIT"].flatMap { Int($0) } ?? c.resendRateLimit
+        if let v = resendInvalidKey ?? env["SIM_RESEND_INVALID_KEY"] {
+            guard let mode = ResendInvalidKey(rawValue: v) else { throw ValidationError("--resend-invalid-key must be current or legacy") }
+            c.resendInvalidKey = mode
+        }
         if let d = env["SIM_DENY_LIST"] { c.denyList = d.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
         guard c.timeScale > 0 else { throw ValidationError("--time-scale must be > 0") }
         return c

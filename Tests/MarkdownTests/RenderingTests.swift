@@ -114,14 +114,34 @@ struct RenderingTests {
         #expect(!html.contains("\"onmouseover"))
     }
 
-    @Test func citationScanner() {
-        #expect(CitationScanner.split("a [1] b [22][3]") == [
-            .text("a "), .citation(number: 1, marker: "[1]"), .text(" b "), .citation(number: 22, marker: "[22]"),
-            .citation(number: 3, marker: "[3]"),
+    @Test func citationMarkerScanner() {
+        #expect(CitationMarkers.split("a [1] b [22][3]") == [
+            .text("a "), .marker(written: "[1]", parts: [.number(1)]), .text(" b "),
+            .marker(written: "[22]", parts: [.number(22)]), .marker(written: "[3]", parts: [.number(3)]),
         ])
-        #expect(CitationScanner.split("[01]") == [.citation(number: 1, marker: "[01]")])
-        #expect(CitationScanner.split("[1") == [.text("[1")])
-        #expect(CitationScanner.split("[[1]]") == [.text("["), .citation(number: 1, marker: "[1]"), .text("]")])
+        #expect(CitationMarkers.split("[01]") == [.marker(written: "[01]", parts: [.number(1)])])
+        #expect(CitationMarkers.split("[1") == [.text("[1")])
+        #expect(CitationMarkers.split("[[1]]") == [.text("["), .marker(written: "[1]", parts: [.number(1)]), .text("]")])
+        #expect(CitationMarkers.split("[1, 3]") == [.marker(written: "[1, 3]", parts: [.number(1), .separator(", "), .number(3)])])
+        #expect(CitationMarkers.split("[2;5]") == [.marker(written: "[2;5]", parts: [.number(2), .separator(";"), .number(5)])])
+        let range = CitationMarkers.split("[1\u{2013}3]")
+        #expect(range == [.marker(written: "[1\u{2013}3]", parts: [.number(1), .separator("\u{2013}"), .number(3)])])
+        if case .marker(_, let parts) = range.first { #expect(CitationMarkers.numbers(in: parts) == [1, 2, 3]) }
+        #expect(CitationMarkers.split("[1,,3] [1, ] [a, 1] [1 2]").allSatisfy { if case .text = $0 { true } else { false } })
+        #expect(CitationMarkers.removing(from: "Grew [1, 3] fast [2–4].") == "Grew fast .")
+    }
+
+    @Test func groupedMarkersLinkEachNumberAndOnlyKnownTargets() throws {
+        let html = try MarkdownRenderer.render(
+            "Size [1, 3], range [1\u{2013}3], pair [2][4], unknown [9], mixed [3, 9].",
+            options: .init(citationLinks: true, externalLinkRel: nil, citationTargets: [1, 2, 3])
+        ).html
+        #expect(html.contains(##"<span class="cite-group">[<a href="#ref-1" class="cite">1</a>, <a href="#ref-3" class="cite">3</a>]</span>"##))
+        #expect(html.contains(##"<span class="cite-group">[<a href="#ref-1" class="cite">1</a>\##u{2013}<a href="#ref-3" class="cite">3</a>]</span>"##))
+        #expect(html.contains(##"<a href="#ref-2" class="cite">[2]</a>[4]"##), "a marker with no target stays text")
+        #expect(html.contains("unknown [9]"))
+        #expect(html.contains(##"[<a href="#ref-3" class="cite">3</a>, 9]"##))
+        #expect(!html.contains("ref-9") && !html.contains("ref-4"))
     }
 
     @Test func slugs() {

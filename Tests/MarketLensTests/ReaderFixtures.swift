@@ -41,6 +41,11 @@ enum ReaderFixtures {
         ### Forecast
 
         Growth continues [1].
+
+        ## References
+
+        1. Cold chain outlook 2025. https://www.example-industry.org/report-2025
+        2. National freight statistics. https://freight.example.gov/2025
         """
 
     /// Inserts a completed report and returns its ids.

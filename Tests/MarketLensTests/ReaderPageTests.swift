@@ -25,6 +25,11 @@ struct ReaderPageTests {
             #expect(html.contains(#"<li id="ref-1" value="1">"#))
             #expect(html.contains(#"<a href="https://www.example-industry.org/report-2025" rel="nofollow noopener noreferrer">Cold chain outlook 2025</a>"#))
             #expect(html.contains(#"<span class="reference__domain">example-industry.org</span>"#))
+            #expect(html.contains(#"<li id="ref-2" value="2">"#))
+            #expect(html.contains(#">National freight statistics</a>"#), "an entry the basis does not know keeps its title")
+            #expect(html.components(separatedBy: #"class="references__list""#).count == 2, "one numbered list")
+            #expect(!html.contains(#"id="references-2""#), "the report's own References heading is not repeated")
+            #expect(html.contains(#"<summary>Other sources consulted <span class="consulted__count">(1 source)</span></summary>"#))
             #expect(html.contains(#"rel="nofollow noopener noreferrer">stats.example.com</a>"#), "title falls back to the domain")
             #expect(html.contains("The European cold chain market reached EUR 52bn."))
             #expect(html.contains("Synthesised from trade-body statistics."))
@@ -92,7 +97,15 @@ struct ReaderPageTests {
             #expect(text.contains("region: \"EU \\\"west\\\"\\n---\"\n"))
             #expect(text.contains("url: \"https://reports.example.test/r/\(report.slug)\"\n"))
             #expect(text.contains(ReaderFixtures.content))
-            #expect(text.contains("[1] Cold chain outlook 2025 — https://www.example-industry.org/report-2025"))
+            #expect(text.hasSuffix("\n## Other sources consulted\n\n- stats.example.com — https://stats.example.com:8443/table?id=7\n"))
+            let (_, json) = try ReaderFixtures.get(app, "/api/v1/reports/\(report.publicID)")
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            let references = try #require(body["references"] as? [[String: Any]])
+            #expect(references.map { $0["number"] as? Int } == [1, 2])
+            #expect(references.map { $0["url"] as? String } == ["https://www.example-industry.org/report-2025", "https://freight.example.gov/2025"])
+            #expect(references.first?["excerpts"] as? [String] == ["The European cold chain market reached EUR 52bn."])
+            #expect((body["consulted_sources"] as? [[String: Any]])?.map { $0["url"] as? String } == ["https://stats.example.com:8443/table?id=7"])
+            #expect(body["markdown"] as? String == ReaderFixtures.content)
         }
     }
 

@@ -5,7 +5,7 @@ import Web
 
 /// References built from upstream's basis, the Markdown download, and library parameters: no database.
 @Suite struct ReaderReferenceTests {
-    @Test func citationsAreNumberedAcrossBasisEntriesInOrder() {
+    @Test func citationsAreCountedAcrossBasisEntriesInOrder() {
         let basis = ReportBasis(json: """
             [{"field":"market_size","reasoning":"From filings.","confidence":"medium",
               "citations":[{"url":"https://a.example/1","title":"A one"},{"url":"https://b.example/2","title":"B two"}]},
@@ -97,20 +97,23 @@ import Web
         #expect(ReportMarkdownExport.yamlQuoted("tab\tcr\r") == #""tab\tcr\r""#)
     }
 
-    @Test func documentHasFrontMatterContentAndReferences() {
-        let basis = ReportBasis(json: ReaderFixtures.basis)
-        let text = ReportMarkdownExport.document(metadata: Self.metadata, content: "# T\n\nBody [1].", basis: basis)
+    @Test func documentIsTheReportAsWrittenThenTheOtherSourcesAsABulletedList() {
+        let content = "# T\n\nBody [1].\n\n## References\n\n1. Cold chain outlook. https://www.example-industry.org/report-2025\n"
+        let citations = ReportCitations(content: content, basis: ReportBasis(json: ReaderFixtures.basis))
+        let text = ReportMarkdownExport.document(metadata: Self.metadata, content: content, citations: citations)
         #expect(text.hasPrefix("---\ntitle: "))
-        #expect(text.contains("---\n\n# T\n\nBody [1].\n"))
-        #expect(text.contains("\n## References\n\n[1] Cold chain outlook 2025 — https://www.example-industry.org/report-2025\n"))
-        #expect(text.contains("\n> The European cold chain market reached EUR 52bn.\n"))
-        #expect(text.contains("[2] stats.example.com — https://stats.example.com:8443/table?id=7\n"))
+        #expect(text.contains("---\n\n" + content))
+        #expect(text.hasSuffix("\n## Other sources consulted\n\n- stats.example.com — https://stats.example.com:8443/table?id=7\n"))
+        #expect(text.components(separatedBy: "example-industry.org/report-2025").count == 2, "a cited URL is listed once")
+        #expect(!text.contains("\n[1] "), "no second numbered list")
     }
 
-    @Test func multiLineExcerptsStayQuoted() {
-        let basis = ReportBasis(json: #"[{"citations":[{"url":"https://a.example/","title":"A","excerpts":["one\n# two"]}]}]"#)
-        let text = ReportMarkdownExport.document(metadata: Self.metadata, content: "x", basis: basis)
-        #expect(text.contains("> one\n> # two\n"))
+    @Test func aReportWithNothingElseConsultedEndsWithItself() {
+        let content = "Body [1].\n\nSources:\n\n[1] A \u{2013} https://a.example/\n"
+        let citations = ReportCitations(
+            content: content, basis: ReportBasis(json: #"[{"citations":[{"url":"https://a.example","title":"A"}]}]"#))
+        let text = ReportMarkdownExport.document(metadata: Self.metadata, content: content, citations: citations)
+        #expect(text.hasSuffix("---\n\n" + content))
     }
 }
 

@@ -28,6 +28,7 @@ struct ResendUnitTests {
             (500, "application_error", true), (503, "internal_server_error", true),
             (409, "concurrent_idempotent_requests", true), (409, "invalid_idempotent_request", false),
             (400, "validation_error", false), (401, "missing_api_key", false), (403, "invalid_api_key", false),
+            (401, "validation_error", false),
             (404, "not_found", false), (422, "validation_error", false),
         ]
         let client = try client()

@@ -1,7 +1,8 @@
 // Task console: "Connect Parallel" through OAuth 2 with PKCE (RFC 7636) and dynamic client registration.
 // The verifier is 64 characters drawn uniformly from the unreserved alphabet with crypto.getRandomValues; the
 // challenge is its SHA-256 (crypto.subtle), base64url; `state` is random, kept in sessionStorage and checked on
-// the callback page; the code is exchanged with the client id the server registered. The key is never logged.
+// the callback page; the scope is Parallel's `key:read`; the server exchanges the code with the console's host
+// name as client id (as seed 002 and Parallel's OAuth provider docs do). The key is never logged.
 "use strict";
 
 (function () {
@@ -44,11 +45,11 @@
     const state = randomString(32);
     const challenge = await challengeFor(verifier);
     sessionStorage.setItem(PENDING, JSON.stringify({
-      verifier, state, clientId: registration.client_id, created: Date.now(),
+      verifier, state, created: Date.now(),
     }));
     const params = {
       response_type: "code", client_id: registration.client_id, redirect_uri: registration.redirect_uri,
-      scope: registration.scope || "api", code_challenge: challenge, code_challenge_method: "S256", state,
+      scope: registration.scope || "key:read", code_challenge: challenge, code_challenge_method: "S256", state,
     };
     for (const name of Object.keys(params)) endpoint.searchParams.set(name, params[name]);
     window.location.assign(endpoint.toString());
@@ -80,7 +81,7 @@
     try {
       const token = await M.api("/console/oauth/token", {
         method: "POST",
-        body: JSON.stringify({ code, code_verifier: pending.verifier, client_id: pending.clientId }),
+        body: JSON.stringify({ code, code_verifier: pending.verifier }),
       });
       M.keyStore.set(token.access_token);
       say("Connected. Returning to the console…");

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -44,7 +45,25 @@ def connect(browser, base: str) -> str:
     assert browser.evaluate("document.getElementById('key-status').textContent").startswith("Connected")
     # The OAuth leftovers are gone: no pending verifier, no code in the address.
     assert browser.evaluate("sessionStorage.getItem('marketlens.console.oauth')") is None
+    check_oauth_as_parallel_does_it(base)
     return key
+
+
+def check_oauth_as_parallel_does_it(base: str) -> None:
+    """What the provider saw: scope key:read at /getKeys/authorize, and (as seed 002 does) the code exchanged with
+    client_id set to the console's own host name."""
+    sim = os.environ.get("UPSTREAM_SIM_URL")
+    if not sim:
+        return
+    with urllib.request.urlopen(sim + "/__sim/requests?path=/getKeys/", timeout=5) as r:
+        seen = json.load(r)
+    seen = seen.get("requests", seen) if isinstance(seen, dict) else seen
+    authorize = [e for e in seen if e["path"] == "/getKeys/authorize"][-1]
+    assert authorize["query"]["scope"] == "key:read"
+    token = [e for e in seen if e["path"] == "/getKeys/token"][-1]
+    form = urllib.parse.parse_qs(token["body"])
+    assert form["client_id"] == [urllib.parse.urlsplit(base).hostname]
+    assert form["grant_type"] == ["authorization_code"] and form["code_verifier"]
 
 
 def start_run(browser, *, processor: str, text_input: str, output: str, metadata: dict, include=(), exclude=()) -> str:

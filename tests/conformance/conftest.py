@@ -36,6 +36,21 @@ class Sim:
         return r.json()
 
 
+def own_sim(*flags):
+    """A second simulator process with `flags` for a module's fixture: yields its {"parallel": url, "resend": url}."""
+    if os.environ.get("UPSTREAM_SIM_URL"):
+        pytest.skip("uses its own simulator process")
+    binary = os.environ.get("UPSTREAM_SIM_BIN", ".build/debug/upstream-sim")
+    proc = subprocess.Popen([binary, "--port", "0", "--resend-port", "0", *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline().split()
+    try:
+        yield dict(p.split("=", 1) for p in line[1:])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
 @pytest.fixture(scope="session")
 def sim():
     url = os.environ.get("UPSTREAM_SIM_URL")
@@ -45,8 +60,9 @@ def sim():
         return
     binary = os.environ.get("UPSTREAM_SIM_BIN", ".build/debug/upstream-sim")
     proc = subprocess.Popen(
+        # Resend's 5 requests/s limit is off here (the suite sends bursts); test_resend_limits.py checks it.
         [binary, "--port", "0", "--resend-port", "0", "--time-scale", str(TIME_SCALE),
-         "--webhook-secret", WEBHOOK_SECRET],
+         "--webhook-secret", WEBHOOK_SECRET, "--resend-rate-limit", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline().strip()

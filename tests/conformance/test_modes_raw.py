@@ -1,26 +1,16 @@
 """Configuration switches (second simulator process) and smaller protocol details."""
-import os
-import subprocess
 
 import pytest
 import requests
 
-from conftest import API_KEY
+from conftest import API_KEY, own_sim
 from test_faults_raw import sse_events
 
 
 @pytest.fixture(scope="module")
 def strict_sim():
-    if os.environ.get("UPSTREAM_SIM_URL"):
-        pytest.skip("uses its own simulator process")
-    binary = os.environ.get("UPSTREAM_SIM_BIN", ".build/debug/upstream-sim")
-    proc = subprocess.Popen([binary, "--port", "0", "--resend-port", "0", "--time-scale", "0.01", "--strict-beta",
-                             "--validation-errors", "canonical", "--retry-after", "off"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().split()
-    yield dict(p.split("=", 1) for p in line[1:])["parallel"]
-    proc.terminate()
-    proc.wait(timeout=5)
+    for urls in own_sim("--time-scale", "0.01", "--strict-beta", "--validation-errors", "canonical", "--retry-after", "off"):
+        yield urls["parallel"]
 
 
 def test_strict_beta_and_canonical_422_and_no_retry_after(strict_sim):
@@ -34,9 +24,16 @@ def test_strict_beta_and_canonical_422_and_no_retry_after(strict_sim):
     assert r.status_code == 429 and "retry-after" not in r.headers
 
 
-def test_fastapi_422_shapes_and_limits(sim):
+def test_422_shapes_and_limits(sim):
+    # Single-run endpoints: the OpenAPI's ErrorResponse, with its message first.
     r = requests.post(sim.url + "/v1/tasks/runs", json={"input": "x"}, headers=sim.headers())
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "processor"]
+    error = r.json()["error"]
+    assert r.status_code == 422 and r.json()["type"] == "error" and error["ref_id"]
+    assert error["message"].startswith("Unprocessable content: request validation error")
+    assert error["detail"]["loc"] == ["body", "processor"]
+    run = sim.create_run()
+    r = requests.get(f"{sim.url}/v1/tasks/runs/{run['run_id']}/result?timeout=soon", headers=sim.headers())
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith("Unprocessable content")
     r = requests.post(sim.url + "/v1/tasks/runs", json={"input": "x" * 24000, "processor": "core", "task_spec": {
         "output_schema": {"type": "text", "description": "y" * 2000}}}, headers=sim.headers())
     assert r.status_code == 422
@@ -73,7 +70,8 @@ def test_group_timeout_and_status_filter(sim):
     assert more["event_cursor"] and more["run_cursor"] == "2"
     too_many = requests.post(f"{sim.url}/v1/tasks/groups/{gid}/runs",
                              json={"inputs": [{"input": "c", "processor": "lite"}] * 1001}, headers=sim.headers())
-    assert too_many.status_code == 422
+    assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"] == ["body", "inputs"], \
+        "group endpoints keep FastAPI's HTTPValidationError, as the OpenAPI lists for them"
 
 
 def test_chat_accepts_x_api_key(sim):

@@ -32,11 +32,49 @@ def test_create_retrieve_result_text(client):
     assert out.content.startswith("# ") and "cold-chain logistics" in out.content
     assert "| Year |" in out.content and "[1]" in out.content
     assert len(out.basis) == 1 and out.basis[0].field == "output"
-    markers = set(re.findall(r"\[(\d+)\]", out.content))
-    assert len(out.basis[0].citations) >= max(int(m) for m in markers)
     assert all(c.url.startswith("https://") and c.title and c.excerpts for c in out.basis[0].citations)
     inp = client.task_run.retrieve_input(run.run_id)
     assert inp.processor == "ultra2x" and "cold-chain" in inp.input
+
+
+REFERENCE_FORMS = {
+    "numbered": re.compile(r"^(\d+)\. .+\. (https://\S+)$", re.M),
+    "bracket": re.compile(r"^\[(\d+)\] .+ \u2013 (https://\S+)$", re.M),
+    "mdlink": re.compile(r"^(\d+)\. \[.+\]\((https://[^)\s]+)\)$", re.M),
+    "multiline": re.compile(r"^(\d+)\. .+,\n   .+\n   Available at: (https://\S+)$", re.M),
+    "bare": re.compile(r"^()(https://\S+)$", re.M),
+}
+
+
+@pytest.mark.parametrize("form", [*REFERENCE_FORMS, "none"])
+def test_text_report_has_its_own_references_and_a_basis_of_every_site_visited(client, form):
+    """Deep research text output (docs.parallel.ai task-api/task-deep-research): inline [n] markers, the most
+    relevant citations at the base of the report, and one `output` FieldBasis listing all sites visited."""
+    run = client.task_run.create(input="Industry: cold-chain logistics\nRegion: EU", processor="lite",
+                                 task_spec={"output_schema": {"type": "text"}}, metadata={"sim_refs": form})
+    out = client.task_run.result(run.run_id, api_timeout=600).output
+    markers = re.findall(r"\[(\d+)(?:[,\u2013] ?(\d+))?\]", out.content)
+    assert markers and "[1, 3]" in out.content and "[1\u20133]" in out.content
+    visited = [c.url for c in out.basis[0].citations]
+    assert len(set(visited)) == len(visited)
+    if form == "none":
+        assert "https://" not in out.content
+        return
+    entries = REFERENCE_FORMS[form].findall(out.content)
+    assert len(entries) == 6, out.content[-800:]
+    cited = [url for _, url in entries]
+    assert set(cited) <= set(visited) and len(visited) > len(cited), "the basis lists more sites than the report cites"
+    assert visited[:6] != cited, "the basis is not in the markers' order"
+    if form != "bare":
+        assert [int(n) for n, _ in entries] == list(range(1, 7))
+        assert re.search(r"^(#+ |\*\*)(references|sources|citations|bibliography)", out.content, re.I | re.M)
+
+
+def test_the_reference_form_is_deterministic_per_input(client):
+    def content(text):
+        run = client.task_run.create(input=text, processor="lite", task_spec={"output_schema": {"type": "text"}})
+        return client.task_run.result(run.run_id, api_timeout=600).output.content
+    assert content("Industry: kelp farming") == content("Industry: kelp farming")
 
 
 def test_json_schema_output_follows_schema(client):
@@ -74,17 +112,46 @@ def test_errors_401_403_404_422(sim):
     with pytest.raises(APIStatusError) as e:
         bad.task_run.create(input="x", processor="lite")
     assert e.value.status_code == 401 and e.value.body["error"]["ref_id"]
+    assert e.value.body["error"]["message"] == "Unauthorized: invalid or missing credentials"
     c = Parallel(api_key=API_KEY, base_url=sim.url, max_retries=0)
     with pytest.raises(APIStatusError) as e:
         c.task_run.create(input="x", processor="hyper")
     assert e.value.status_code == 403
+    assert e.value.body["error"]["message"] == "Forbidden: invalid processor in request"
     with pytest.raises(APIStatusError) as e:
         c.task_run.retrieve("trun_" + "0" * 32)
     assert e.value.status_code == 404 and e.value.body["error"]["message"]
     with pytest.raises(APIStatusError) as e:
         c.task_run.create(input="x", processor="core", task_spec={"output_schema": {"type": "json", "json_schema": {
             "type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}}}})
-    assert e.value.status_code == 422 and e.value.body["detail"][0]["msg"]
+    assert e.value.status_code == 422 and e.value.body["type"] == "error"
+    assert e.value.body["error"]["message"].startswith("Unprocessable content: request validation error: ")
+    assert "maxLength" in e.value.body["error"]["message"]
+
+
+def test_per_element_basis_with_the_field_basis_beta(client):
+    schema = {"type": "object", "additionalProperties": False, "required": ["company", "key_executives"],
+              "properties": {"company": {"type": "string"},
+                             "key_executives": {"type": "array", "items": {"type": "string"}}}}
+    spec = {"output_schema": {"type": "json", "json_schema": schema}}
+    plain = client.task_run.create(input={"company_name": "Acme"}, processor="core", task_spec=spec)
+    assert {b.field for b in client.task_run.result(plain.run_id).output.basis} == {"company", "key_executives"}
+    beta = client.task_run.create(input={"company_name": "Acme"}, processor="core", task_spec=spec,
+                                  extra_headers={"parallel-beta": "field-basis-2025-11-25"})
+    res = client.task_run.result(beta.run_id)
+    fields = [b.field for b in res.output.basis]
+    executives = res.output.content["key_executives"]
+    assert fields == ["company", "key_executives"] + [f"key_executives.{i}" for i in range(len(executives))]
+    assert all(b.citations and b.confidence in ("high", "medium") for b in res.output.basis)
+
+
+def test_auto_schema_output_is_nested_with_dot_path_basis(client):
+    run = client.task_run.create(input="Industry: robotics", processor="pro", task_spec={"output_schema": {"type": "auto"}})
+    out = client.task_run.result(run.run_id).output
+    assert out.type == "json" and out.output_schema["properties"]["market_size"]["type"] == "object"
+    assert isinstance(out.content["market_size"]["value_usd_billions"], float)
+    fields = {b.field for b in out.basis}
+    assert {"market_size", "market_size.value_usd_billions", "market_size.year", "key_players"} <= fields
 
 
 def test_result_timeout_408(sim):

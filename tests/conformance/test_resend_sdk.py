@@ -41,7 +41,8 @@ def test_validation_and_auth(sim, rs, monkeypatch):
     monkeypatch.setattr(resend, "api_key", "re_wrong")
     with pytest.raises(resend.exceptions.ResendError) as e:
         rs.Emails.send(dict(MAIL))
-    assert e.value.error_type == "invalid_api_key"
+    # Resend today: an unknown key on the sending endpoint is 401 validation_error "API key is invalid".
+    assert e.value.error_type == "validation_error" and str(e.value.code) == "401"
     r = requests.post(sim.resend_url + "/emails", json=MAIL, timeout=5)
     assert r.status_code == 401 and r.json()["name"] == "missing_api_key"
     r = requests.post(sim.resend_url + "/emails", json=MAIL, headers={"Authorization": f"Bearer {RESEND_KEY}"}, timeout=5)

@@ -130,12 +130,16 @@ def pkce_pair():
 def test_oauth_pkce_flow(sim):
     meta = requests.get(sim.url + "/.well-known/oauth-authorization-server").json()
     assert meta["code_challenge_methods_supported"] == ["S256"]
+    # Parallel's provider (docs.parallel.ai/integrations/oauth-provider): /getKeys/* paths, the one scope key:read.
+    assert meta["authorization_endpoint"].endswith("/getKeys/authorize")
+    assert meta["token_endpoint"].endswith("/getKeys/token")
+    assert meta["scopes_supported"] == ["key:read"]
     redirect = "http://localhost:9999/console"
     reg = requests.post(meta["registration_endpoint"], json={"redirect_uris": [redirect]})
     assert reg.status_code == 201
     client_id = reg.json()["client_id"]
     verifier, challenge = pkce_pair()
-    params = {"client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "api",
+    params = {"client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "key:read",
               "code_challenge": challenge, "code_challenge_method": "S256", "state": "st4te"}
     r = requests.get(meta["authorization_endpoint"], params=params, allow_redirects=False)
     assert r.status_code == 302
@@ -165,5 +169,49 @@ def test_oauth_pkce_flow(sim):
     denied = requests.get(meta["authorization_endpoint"], params={**params, "deny": "1"}, allow_redirects=False)
     dq = parse_qs(urlparse(denied.headers["Location"]).query)
     assert dq["error"] == ["access_denied"] and dq["state"] == ["st4te"]
-    unknown = requests.get(meta["authorization_endpoint"], params={**params, "client_id": "nope"}, allow_redirects=False)
-    assert unknown.status_code == 400
+    unregistered = requests.get(meta["authorization_endpoint"], params={**params, "redirect_uri": "http://elsewhere.example/cb"},
+                                allow_redirects=False)
+    assert unregistered.status_code == 400, "a registered client keeps to its redirect URIs"
+    scope = requests.get(meta["authorization_endpoint"], params={**params, "scope": "api"}, allow_redirects=False)
+    assert parse_qs(urlparse(scope.headers["Location"]).query)["error"] == ["invalid_scope"]
+
+
+def exchange(meta, code, client_id, redirect, verifier):
+    return requests.post(meta["token_endpoint"], data={"grant_type": "authorization_code", "code": code,
+                                                       "client_id": client_id, "redirect_uri": redirect,
+                                                       "code_verifier": verifier})
+
+
+def test_oauth_seed_002_flow_registers_then_exchanges_with_its_host_name(sim):
+    """seeds/002 registers, authorises with the registered id, and exchanges with client_id = its host name."""
+    meta = requests.get(sim.url + "/.well-known/oauth-authorization-server").json()
+    redirect = "https://console.example.test/tasks-sse/"
+    client_id = requests.post(meta["registration_endpoint"], json={"redirect_uris": [redirect]}).json()["client_id"]
+    verifier, challenge = pkce_pair()
+    r = requests.get(meta["authorization_endpoint"], allow_redirects=False, params={
+        "client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "key:read",
+        "code_challenge": challenge, "code_challenge_method": "S256", "state": "x"})
+    code = parse_qs(urlparse(r.headers["Location"]).query)["code"][0]
+    tok = exchange(meta, code, "console.example.test", redirect, verifier)
+    assert tok.status_code == 200 and tok.json()["scope"] == "key:read"
+    assert requests.post(sim.url + "/v1/tasks/runs", json={"input": "x", "processor": "lite"},
+                         headers={"x-api-key": tok.json()["access_token"]}).status_code == 202
+
+
+def test_oauth_documented_flow_needs_no_registration(sim):
+    """docs.parallel.ai/integrations/oauth-provider: client_id is the app's host name, no registration."""
+    meta = requests.get(sim.url + "/.well-known/oauth-authorization-server").json()
+    redirect = "https://yourapp.example/callback"
+    verifier, challenge = pkce_pair()
+    params = {"client_id": "yourapp.example", "redirect_uri": redirect, "response_type": "code", "scope": "key:read",
+              "code_challenge": challenge, "code_challenge_method": "S256", "state": "y"}
+    r = requests.get(meta["authorization_endpoint"], params=params, allow_redirects=False)
+    assert r.status_code == 302
+    code = parse_qs(urlparse(r.headers["Location"]).query)["code"][0]
+    assert exchange(meta, code, "someone-else.example", redirect, verifier).json()["error"] == "invalid_grant"
+    r = requests.get(meta["authorization_endpoint"], params=params, allow_redirects=False)
+    code = parse_qs(urlparse(r.headers["Location"]).query)["code"][0]
+    assert exchange(meta, code, "yourapp.example", redirect, verifier).status_code == 200
+    nopkce = requests.get(meta["authorization_endpoint"], allow_redirects=False,
+                          params={k: v for k, v in params.items() if not k.startswith("code_challenge")})
+    assert parse_qs(urlparse(nopkce.headers["Location"]).query)["error"] == ["invalid_request"]

@@ -363,6 +363,8 @@ def test_killed_workers_lose_nothing_and_the_stream_resumes_exactly():
         os.kill(pid, signal.SIGKILL)
     response.close()
     assert wait_for(lambda: len(worker_pids() - victims) >= 1, timeout=30)
+    # A forked worker answers once its socket listens; until then nginx refuses (and skips the socket for 2 s).
+    assert wait_for(lambda: requests.get(url("/healthz"), verify=False, timeout=5).status_code == 200, timeout=30)
     # The killed workers did not get to finish it: a new owner must take the batch over.
     status = requests.get(url(f"/research/batch/{batch_id}"), verify=False, timeout=10).json()["status"]
     assert status == "running"

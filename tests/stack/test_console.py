@@ -40,6 +40,7 @@ def oauth_key(stack):
     assert start.status == 200, start.text
     info = json.loads(start.body)
     assert info["redirect_uri"].endswith("/console/callback")
+    assert info["scope"] == "key:read"
     verifier = secrets.token_urlsafe(48)[:64]
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     query = urllib.parse.urlencode({
@@ -50,7 +51,7 @@ def oauth_key(stack):
     back = urllib.parse.parse_qs(urllib.parse.urlsplit(authorised.headers["location"]).query)
     assert back["state"] == ["s-1"]
     token = call(stack, "POST", "/console/oauth/token",
-                 body={"code": back["code"][0], "code_verifier": verifier, "client_id": info["client_id"]})
+                 body={"code": back["code"][0], "code_verifier": verifier})
     assert token.status == 200, token.text
     key = json.loads(token.body)["access_token"]
     assert len(key) >= 20

@@ -28,12 +28,18 @@ The zymurgy logistics market was worth USD 4.2bn in 2025 [1] and grows 7% a year
 ## Risks
 
 Input costs [1].
+
+## Sources
+
+[1] Brewers Association statistics 2025 – https://brewers.example.org/stats-2025
+[2] https://www.logistics.example.com/report
 """
 
 BASIS = [{"field": "output", "reasoning": "Synthesised from brewers' association data.", "confidence": "medium",
           "citations": [{"url": "https://brewers.example.org/stats-2025", "title": "Brewers Association statistics 2025",
                          "excerpts": ["Shipments rose 7% in 2025."]},
-                        {"url": "https://www.logistics.example.com/report", "title": None, "excerpts": None}]}]
+                        {"url": "https://www.logistics.example.com/report", "title": None, "excerpts": None},
+                        {"url": "https://fjord.example.no/trade", "title": "Fjord trade press", "excerpts": None}]}]
 
 
 def url(path: str) -> str:
@@ -81,6 +87,8 @@ def test_report_page_renders_tables_citations_and_references(report):
     assert ">Brewers Association statistics 2025</a>" in html
     assert ">logistics.example.com</a>" in html  # no title: the domain stands in
     assert "Shipments rose 7% in 2025." in html
+    assert html.count('class="references__list"') == 1
+    assert ">Fjord trade press</a>" in html and "(1 source)" in html
     assert "Synthesised from brewers&#39; association data." in html
     assert '<a href="#executive-summary">Executive Summary</a>' in html
     assert f'href="/r/{report["slug"]}.md"' in html
@@ -115,8 +123,7 @@ def test_markdown_download_matches_the_content(report):
     assert 'region: "Nordics"' in front.splitlines()
     assert f'url: "' in front and f'/r/{report["slug"]}"' in front
     assert CONTENT in rest
-    assert "[1] Brewers Association statistics 2025 — https://brewers.example.org/stats-2025" in rest
-    assert "> Shipments rose 7% in 2025." in rest
+    assert rest.endswith("\n## Other sources consulted\n\n- Fjord trade press — https://fjord.example.no/trade\n")
 
 
 def test_library_search_finds_it_and_bad_parameters_are_400(report):

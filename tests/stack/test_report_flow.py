@@ -53,13 +53,21 @@ def assert_published(public_id: str, industry_word: str) -> dict:
     html = page.text
     assert f">{state['title']}</h1>" in html
     assert "<table>" in html, "the report's Markdown tables are not rendered as tables"
-    assert '<a href="#ref-1" class="cite">[1]</a>' in html, "citations are not linked to the references"
-    assert '<section class="references" id="references"' in html and '<li id="ref-1"' in html
+    # The report's own numbered references (when it wrote a section) are what its markers link to; every other
+    # site the research visited is listed under "Other sources consulted" with its basis title.
+    assert '<section class="references" id="references"' in html
     titles = re.findall(r'<span class="reference__title">(?:<a [^>]*>)?([^<]*)<', html)
     assert titles and all(t.strip() for t in titles), "references have no titles"
+    if state["references"]:
+        first = state["references"][0]["number"]
+        assert f'<li id="ref-{first}"' in html and f'<a href="#ref-{first}" class="cite">' in html, \
+            "citations are not linked to the references"
     basis = json.loads(psql("SELECT basis::text FROM reports WHERE public_id = :'id';", id=public_id))
-    cited = [c["title"] for b in basis for c in (b.get("citations") or []) if c.get("title")]
-    assert cited and html_unescape(cited[0]) in map(html_unescape, titles), "the citation titles were dropped"
+    visited = [c for b in basis for c in (b.get("citations") or [])]
+    assert visited and all(c["url"] in html_unescape(html) for c in visited), "a visited source is missing"
+    consulted = [c["title"] for c in state["consulted_sources"] if c["title"]]
+    assert consulted and all(html_unescape(t) in map(html_unescape, titles) for t in consulted), \
+        "the citation titles were dropped"
     assert active_content(html) == [], "the report page carries active content"
 
     download = curl(url(f"/r/{slug}.md"))

@@ -5,6 +5,12 @@ import Web
 
 /// The server's half of "Connect Parallel" (OAuth 2 authorisation code with PKCE, RFC 7591 registration).
 ///
+/// As Parallel's OAuth provider does it (docs.parallel.ai/integrations/oauth-provider; its RFC 8414 metadata at
+/// platform.parallel.ai): the scope is `key:read`, clients are public and identified by their host name (the
+/// user approves "by hostname"), and the access token is the user's API key. Like the reference console of seed
+/// 002, the console registers for its callback and then exchanges the code with `client_id` set to its own host
+/// name; when registration is refused or absent, the host name is the client id from the start.
+///
 /// The page's Content-Security-Policy allows `connect-src 'self'` only, so discovery, registration and the token
 /// exchange go through these relays to exactly the configured issuer's endpoints; the browser itself navigates
 /// to the authorisation page. The PKCE verifier and `state` are made and checked in the browser; the server
@@ -19,41 +25,57 @@ struct ConsoleOAuth {
     /// The client for calls to the issuer: the request thread's own (`RequestContext.consoleClient`), or a new one.
     var client: () throws -> HTTPClient = { try HTTPClient() }
 
-    /// The issuer's endpoints, from its RFC 8414 metadata when it has some, else the paths of seed 002.
+    /// The issuer's endpoints, from its RFC 8414 metadata when it has some, else Parallel's `/getKeys/*` paths.
     struct Endpoints: Equatable {
         var authorization: String
-        var registration: String
+        /// Nil when the metadata lists no registration endpoint.
+        var registration: String?
         var token: String
     }
 
-    /// Discovers the endpoints and registers a public client for `redirectURI`; the browser gets what it needs to
-    /// build the authorisation URL.
+    /// The only scope Parallel's provider defines: hand over an API key.
+    static let scope = "key:read"
+
+    /// This console's client id at the provider: the host name of its callback (`BASE_URL`).
+    var hostClientID: String { URLComponents(string: redirectURI)?.host?.lowercased() ?? "localhost" }
+
+    /// Discovers the endpoints and registers a public client for `redirectURI` (falling back to the host name
+    /// as client id); the browser gets what it needs to build the authorisation URL.
     func start() throws -> [String: String] {
         let endpoints = try discover()
-        let registration: [String: Any] = [
-            "redirect_uris": [redirectURI], "client_name": "Marketlens task console",
-            "token_endpoint_auth_method": "none", "grant_types": ["authorization_code"], "response_types": ["code"],
-        ]
-        let response = try post(
-            endpoints.registration, contentType: "application/json",
-            body: Array(try JSONSerialization.data(withJSONObject: registration)))
-        guard (200...201).contains(response.status), let object = Self.object(response.body),
-            let clientID = object["client_id"] as? String, Self.isToken(clientID, max: 256)
-        else {
-            logger.warning("console oauth registration refused", metadata: ["status": "\(response.status)"])
-            throw HTTPError(status: 502, code: "oauth_registration_failed",
-                            message: "The authorisation server did not register the console.")
-        }
         return [
-            "authorization_endpoint": endpoints.authorization, "client_id": clientID, "redirect_uri": redirectURI,
-            "scope": "api",
+            "authorization_endpoint": endpoints.authorization, "client_id": try register(at: endpoints),
+            "redirect_uri": redirectURI, "scope": Self.scope,
         ]
     }
 
-    /// Exchanges an authorisation code for an access token (the user's API key), checking the inputs' shapes first.
-    func exchange(code: String, verifier: String, clientID: String) throws -> [String: String] {
-        guard Self.isToken(code, max: 512), Self.isToken(clientID, max: 256), Self.isVerifier(verifier) else {
-            throw HTTPError.unprocessable(fields: ["code": "code, client_id and a 43–128 character code_verifier are required"])
+    /// RFC 7591 registration of the callback, as seed 002 does; the host name when the provider refuses it or
+    /// has no registration endpoint (Parallel's documented clients never register).
+    func register(at endpoints: Endpoints) throws -> String {
+        guard let url = endpoints.registration else { return hostClientID }
+        let registration: [String: Any] = [
+            "redirect_uris": [redirectURI], "client_name": "Marketlens task console",
+            "token_endpoint_auth_method": "none", "grant_types": ["authorization_code"], "response_types": ["code"],
+            "scope": Self.scope,
+        ]
+        let response = try post(
+            url, contentType: "application/json", body: Array(try JSONSerialization.data(withJSONObject: registration)))
+        guard (200...201).contains(response.status), let object = Self.object(response.body),
+            let clientID = object["client_id"] as? String, Self.isToken(clientID, max: 256)
+        else {
+            logger.notice("console oauth registration refused; using the host name", metadata: ["status": "\(response.status)"])
+            return hostClientID
+        }
+        return clientID
+    }
+
+    /// Exchanges an authorisation code for an access token (the user's API key), checking the inputs' shapes
+    /// first. The `client_id` sent is this console's host name, as seed 002 and Parallel's docs send it,
+    /// whatever id the authorisation request used.
+    func exchange(code: String, verifier: String) throws -> [String: String] {
+        let clientID = hostClientID
+        guard Self.isToken(code, max: 512), Self.isVerifier(verifier) else {
+            throw HTTPError.unprocessable(fields: ["code": "code and a 43–128 character code_verifier are required"])
         }
         let endpoints = try discover()
         var form = URLEncodedForm()
@@ -85,14 +107,14 @@ struct ConsoleOAuth {
             HTTPRequest(url: issuer + "/.well-known/oauth-authorization-server", headers: [("Accept", "application/json")],
                         timeout: 15))
         guard response.status == 200, let metadata = Self.object(response.body) else { return fallback }
-        func endpoint(_ name: String, _ otherwise: String) -> String {
-            guard let url = metadata[name] as? String, Self.sameOrigin(url, issuer) else { return otherwise }
-            return url
+        func endpoint(_ name: String, _ otherwise: String?) -> String? {
+            guard let url = metadata[name] as? String else { return otherwise }
+            return Self.sameOrigin(url, issuer) ? url : otherwise
         }
         return Endpoints(
-            authorization: endpoint("authorization_endpoint", fallback.authorization),
-            registration: endpoint("registration_endpoint", fallback.registration),
-            token: endpoint("token_endpoint", fallback.token))
+            authorization: endpoint("authorization_endpoint", fallback.authorization) ?? fallback.authorization,
+            registration: metadata["registration_endpoint"] == nil ? nil : endpoint("registration_endpoint", nil),
+            token: endpoint("token_endpoint", fallback.token) ?? fallback.token)
     }
 
     private func post(_ url: String, contentType: String, body: [UInt8]) throws -> HTTPResponse {

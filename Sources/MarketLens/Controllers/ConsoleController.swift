@@ -54,16 +54,16 @@ enum ConsoleController {
         }
     }
 
-    /// `POST /console/oauth/token` `{code, code_verifier, client_id}`: the code exchange.
+    /// `POST /console/oauth/token` `{code, code_verifier}`: the code exchange (the client id is the console's
+    /// host name, chosen by the server; a `client_id` in the body is ignored).
     @Sendable static func oauthToken(_ request: Request, _ context: RequestContext) throws -> Response {
         struct Exchange: Decodable {
             var code: String
             var code_verifier: String
-            var client_id: String
         }
         return try jsonCall(request, context) {
             let input = try request.decodeJSON(Exchange.self, maxBytes: 8 * 1024)
-            let token = try oauth(context).exchange(code: input.code, verifier: input.code_verifier, clientID: input.client_id)
+            let token = try oauth(context).exchange(code: input.code, verifier: input.code_verifier)
             return try Response.json(token)
         }
     }

@@ -16,9 +16,13 @@ enum ReportPageController {
 
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         try respond(request, context, representation: "html") { report in
+            let content = report.content ?? ""
+            let citations = ReportCitations(content: content, basis: ReportBasis(json: report.basis?.text))
+            // The report's own reference list is shown as the page's numbered list, so the body goes without it.
+            let body = citations.section.map { $0.removing(from: content) } ?? content
             let page = ReportPage.context(
-                report: report, rendered: ReportRendering.render(content: report.content ?? ""),
-                basis: ReportBasis(json: report.basis?.text), baseURL: context.app.configuration.baseURL)
+                report: report, rendered: ReportRendering.render(content: body, citationTargets: citations.targets),
+                citations: citations, baseURL: context.app.configuration.baseURL)
             return try context.app.renderer.render("report", page)
         } wrap: { text in
             Response.html(text)
@@ -32,8 +36,10 @@ enum ReportPageController {
                 title: report.title, industry: report.industry, region: report.region, created: report.createdAt,
                 completed: report.completedAt, processor: report.processor,
                 url: ReaderLinks.reportURL(baseURL: context.app.configuration.baseURL, slug: slug))
+            let content = report.content ?? ""
             return ReportMarkdownExport.document(
-                metadata: metadata, content: report.content ?? "", basis: ReportBasis(json: report.basis?.text))
+                metadata: metadata, content: content,
+                citations: ReportCitations(content: content, basis: ReportBasis(json: report.basis?.text)))
         } wrap: { text in
             Response(status: 200, contentType: "text/markdown; charset=utf-8", text: text)
         }

@@ -52,6 +52,11 @@ struct ReportStateBody: Encodable {
     var title: String?
     var url: String?
     var markdownURL: String?
+    /// When complete: the report as written, its numbered references and the other sources consulted (the
+    /// same `ReportCitations` the page and the `.md` download show).
+    var markdown: String?
+    var references: [ReferenceBody]?
+    var consultedSources: [ReferenceBody]?
 
     init(report: Report, baseURL: String) {
         id = report.publicID
@@ -71,6 +76,11 @@ struct ReportStateBody: Encodable {
             title = report.title
             url = ReaderLinks.reportURL(baseURL: baseURL, slug: slug)
             markdownURL = url.map { $0 + ".md" }
+            let content = report.content ?? ""
+            let citations = ReportCitations(content: content, basis: ReportBasis(json: report.basis?.text))
+            markdown = content
+            references = citations.references.map { ReferenceBody($0, numbered: true) }
+            consultedSources = citations.consulted.map { ReferenceBody($0, numbered: false) }
         }
     }
 
@@ -78,6 +88,7 @@ struct ReportStateBody: Encodable {
         case id, status, industry, region, visibility, progress, error, slug, title, url
         case createdAt = "created_at", startedAt = "started_at", completedAt = "completed_at"
         case markdownURL = "markdown_url"
+        case markdown, references, consultedSources = "consulted_sources"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -97,6 +108,35 @@ struct ReportStateBody: Encodable {
         try container.encode(title, forKey: .title)
         try container.encode(url, forKey: .url)
         try container.encode(markdownURL, forKey: .markdownURL)
+        try container.encodeIfPresent(markdown, forKey: .markdown)
+        try container.encodeIfPresent(references, forKey: .references)
+        try container.encodeIfPresent(consultedSources, forKey: .consultedSources)
+    }
+}
+
+/// One reference in `GET /api/v1/reports/{id}`: `number` only in the numbered list; `title` null when neither
+/// the report nor the basis gave one.
+struct ReferenceBody: Encodable {
+    var number: Int?
+    var title: String?
+    var url: String
+    var excerpts: [String]
+
+    init(_ reference: ReportReference, numbered: Bool) {
+        number = numbered ? reference.number : nil
+        title = reference.hasTitle ? reference.displayTitle : nil
+        url = reference.url
+        excerpts = reference.excerpts
+    }
+
+    enum CodingKeys: String, CodingKey { case number, title, url, excerpts }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(number, forKey: .number)
+        try container.encode(title, forKey: .title)
+        try container.encode(url, forKey: .url)
+        try container.encode(excerpts, forKey: .excerpts)
     }
 }
 

@@ -1,11 +1,11 @@
 import Foundation
 import Web
 
-/// A report's research basis (upstream `FieldBasis` entries) turned into numbered references.
+/// A report's research basis (upstream `FieldBasis` entries): reasoning, confidence and the citations of each.
 ///
-/// The upstream Markdown cites sources as `[1]`, `[2]`, … counting the citations of every basis entry in order,
-/// so a reference's number is its position in that flattened list. A URL cited twice keeps both numbers (the
-/// markers in the text still point to the right entry) and the later one says which earlier entry it repeats.
+/// For a text report the basis is one `output` entry listing every site the research visited; its order has
+/// nothing to do with the report's `[n]` markers (those point into the report's own reference section, see
+/// `ReportCitations`). Citations are counted in order only so each has a stable position.
 /// Everything here came from upstream: nothing is trusted, every string is escaped where it is written.
 public struct ReportBasis: Sendable, Equatable {
     /// One `FieldBasis` entry: what a field is based on.
@@ -16,14 +16,14 @@ public struct ReportBasis: Sendable, Equatable {
         public var reasoning: String
         /// `low`, `medium` or `high` when upstream said so; anything else is dropped.
         public var confidence: String?
-        /// The entry's citations, numbered across the whole basis.
+        /// The entry's citations, counted across the whole basis.
         public var references: [ReportReference]
     }
 
     /// The entries in upstream order.
     public var entries: [Entry]
 
-    /// Every reference in number order.
+    /// Every citation in basis order.
     public var references: [ReportReference] { entries.flatMap(\.references) }
 
     /// At most this many citations are kept, so a hostile basis cannot make a page unbounded.

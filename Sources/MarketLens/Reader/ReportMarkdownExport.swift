@@ -1,6 +1,8 @@
 public import Foundation
 
-/// The `.md` download of a report: YAML front matter, the report as upstream wrote it, and a references section.
+/// The `.md` download of a report: YAML front matter, the report as upstream wrote it (its own reference
+/// section included), then the other sources the research consulted as a plain bulleted list (never a second
+/// numbered list: the report's `[n]` already point into its own).
 public enum ReportMarkdownExport {
     /// The metadata written into the front matter.
     public struct Metadata: Sendable {
@@ -28,23 +30,15 @@ public enum ReportMarkdownExport {
     }
 
     /// The whole document.
-    public static func document(metadata: Metadata, content: String, basis: ReportBasis) -> String {
+    public static func document(metadata: Metadata, content: String, citations: ReportCitations) -> String {
         var out = frontMatter(metadata)
         out += "\n"
         out += content.hasSuffix("\n") ? content : content + "\n"
-        let references = basis.references
-        guard !references.isEmpty else { return out }
-        out += "\n## References\n\n"
-        for reference in references {
-            let title = reference.displayTitle.replacingOccurrences(of: "\n", with: " ")
-            let url = reference.url.isEmpty ? "(no URL)" : reference.url.replacingOccurrences(of: "\n", with: " ")
-            out += "[\(reference.number)] \(title) — \(url)\n"
-            if let first = reference.duplicateOf { out += "\n> Same source as [\(first)].\n" }
-            for excerpt in reference.excerpts {
-                out += "\n" + excerpt.split(separator: "\n", omittingEmptySubsequences: false)
-                    .map { "> " + $0 }.joined(separator: "\n") + "\n"
-            }
-            out += "\n"
+        guard !citations.consulted.isEmpty else { return out }
+        out += "\n## Other sources consulted\n\n"
+        for source in citations.consulted {
+            let title = source.displayTitle.replacingOccurrences(of: "\n", with: " ")
+            out += "- \(title) — \(source.url.replacingOccurrences(of: "\n", with: " "))\n"
         }
         return out
     }

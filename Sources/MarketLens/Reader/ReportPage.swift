@@ -6,7 +6,7 @@ import Markdown
 enum ReportPage {
     /// Everything the report template shows.
     static func context(
-        report: Report, rendered: ReportRendering.Rendered, basis: ReportBasis, baseURL: String
+        report: Report, rendered: ReportRendering.Rendered, citations: ReportCitations, baseURL: String
     ) -> [String: Any] {
         let slug = report.slug ?? ""
         let url = ReaderLinks.reportURL(baseURL: baseURL, slug: slug)
@@ -36,7 +36,8 @@ enum ReportPage {
         let toc: [[String: Any]] = rendered.toc.map { heading in
             ["anchor": heading.anchor, "text": heading.text, "nested": heading.level > 2]
         }
-        let references = basis.references
+        let basis = citations.basis
+        let notes = basis.entries.filter { !$0.reasoning.isEmpty || $0.confidence != nil }
         return [
             "title": report.title,
             "description": description,
@@ -46,12 +47,18 @@ enum ReportPage {
             "toc": toc,
             "hasToc": toc.count > 1,
             "bodyHTML": rendered.html,
-            "basis": basis.entries.map { entryContext($0, showField: basis.entries.count > 1) },
-            "hasReferences": !references.isEmpty || basis.entries.contains { !$0.reasoning.isEmpty },
-            "referenceCount": references.count,
+            "basis": notes.map { entryContext($0, showField: basis.entries.count > 1) },
+            "hasReferences": !citations.references.isEmpty || !citations.consulted.isEmpty || !notes.isEmpty,
+            "references": citations.references.map(referenceContext),
+            "hasNumbered": !citations.references.isEmpty,
+            "consulted": citations.consulted.map(referenceContext),
+            "hasConsulted": !citations.consulted.isEmpty,
+            "consultedCount": citations.consulted.count,
+            "consultedLabel": citations.consulted.count == 1 ? "1 source" : "\(citations.consulted.count) sources",
         ]
     }
 
+    /// What upstream said about one basis field: how it was researched, and how confident it is.
     static func entryContext(_ entry: ReportBasis.Entry, showField: Bool) -> [String: Any] {
         [
             "field": entry.field,
@@ -60,9 +67,6 @@ enum ReportPage {
             "hasReasoning": !entry.reasoning.isEmpty,
             "confidence": entry.confidence ?? "",
             "hasConfidence": entry.confidence != nil,
-            "start": entry.references.first?.number ?? 1,
-            "hasCitations": !entry.references.isEmpty,
-            "citations": entry.references.map(referenceContext),
         ]
     }
 

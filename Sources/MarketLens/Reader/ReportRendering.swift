@@ -21,10 +21,12 @@ public enum ReportRendering {
     }
 
     /// Renders a report's Markdown. The first line, when it is a level-1 heading, is left out: the page shows
-    /// the report's title itself. Over-large or unrenderable content becomes a short notice, not an error page.
-    public static func render(content: String) -> Rendered {
+    /// the report's title itself. Markers link only to `citationTargets` (nil: every number). Over-large or
+    /// unrenderable content becomes a short notice, not an error page.
+    public static func render(content: String, citationTargets: Set<Int>? = nil) -> Rendered {
         let body = droppingLeadingTitle(content)
-        let options = MarkdownOptions(citationLinks: true, reservedAnchors: reservedAnchors)
+        let options = MarkdownOptions(
+            citationLinks: true, reservedAnchors: reservedAnchors, citationTargets: citationTargets)
         do {
             let document = try MarkdownRenderer.render(body, options: options)
             let toc = document.headings.filter { (2...3).contains($0.level) && !$0.text.isEmpty }
@@ -65,21 +67,8 @@ public enum ReportRendering {
         return ""
     }
 
-    /// `text` without `[n]` markers (1 to 4 digits).
+    /// `text` without citation markers (`[3]`, `[1, 3]`, `[1–3]`), its spacing otherwise untouched.
     static func removingCitationMarkers(_ text: String) -> String {
-        var out = ""
-        var index = text.startIndex
-        while index < text.endIndex {
-            if text[index] == "[" {
-                let digits = text[text.index(after: index)...].prefix { $0.isASCII && $0.isNumber }
-                if (1...4).contains(digits.count), digits.endIndex < text.endIndex, text[digits.endIndex] == "]" {
-                    index = text.index(after: digits.endIndex)
-                    continue
-                }
-            }
-            out.append(text[index])
-            index = text.index(after: index)
-        }
-        return out
+        CitationMarkers.split(text).compactMap { if case .text(let plain) = $0 { plain } else { nil } }.joined()
     }
 }
