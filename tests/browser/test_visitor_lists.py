@@ -88,6 +88,10 @@ def test_a_run_in_progress_shows_on_home_with_a_moving_bar(browser: Browser):
 
 def submit_batch(browser: Browser, goal: str, domains: list[str], visibility: str | None) -> str:
     browser.navigate(base() + "/batch")
+    # The previous batch's page may still fire a load event of its own (it reloads when its batch ends): wait
+    # for the form itself rather than trusting the first load event.
+    assert browser.wait_for("location.pathname === '/batch' && "
+                            "document.querySelector('input[name=visibility]:checked') !== null", 20)
     if visibility is None:  # the visitor leaves the default
         assert browser.evaluate("document.querySelector('input[name=visibility]:checked').value") == "unlisted"
     else:
