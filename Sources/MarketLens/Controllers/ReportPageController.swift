@@ -9,6 +9,8 @@ import Web
 /// version, and a revalidation answers 304 without touching it.
 enum ReportPageController {
     static let cacheControl = CacheControl.publicMaxAge(300)
+    /// Unlisted reports stay out of shared caches (nginx's page cache, proxies): only their readers keep a copy.
+    static let unlistedCacheControl = CacheControl.privateMaxAge(300)
 
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         try respond(request, context, representation: "html") { report in
@@ -53,18 +55,19 @@ enum ReportPageController {
         guard let version else { throw notFound }
         let id = try version.int64("id")
         let visibility = try version.string("visibility")
+        let policy = visibility == "public" ? cacheControl : unlistedCacheControl
         let etag = ReaderCaching.etag(
             slug: slug, completedAt: try version.optionalDate("completed_at"), visibility: visibility,
             representation: representation)
         if ReaderCaching.matches(ifNoneMatch: request.header("If-None-Match"), etag: etag) {
-            return ReaderCaching.notModified(etag: etag, cacheControl: cacheControl)
+            return ReaderCaching.notModified(etag: etag, cacheControl: policy)
         }
         let text = try context.app.reportRenderCache.text(key: ReportRenderCache.Key(id: id, etag: etag)) {
             let report = try context.database.withConnection { try ReportStore.find(id: id, on: $0) }
             guard let report, report.status == .completed, !report.hidden else { throw notFound }
             return try render(report)
         }
-        var response = wrap(text).cacheControl(cacheControl)
+        var response = wrap(text).cacheControl(policy)
         response.headers["ETag"] = etag
         if representation == "md" {
             // The slug is [a-z0-9-] only (checked above and by the schema), so it is safe inside the quotes.
