@@ -3,17 +3,23 @@
 #
 #   scripts/postgres.sh init|start|stop|status|url DATA_DIR PORT
 #
-# init    create the cluster in DATA_DIR if it does not exist (UTF8, trust auth for local
-#         sockets and 127.0.0.1 only, listening on 127.0.0.1 only)
+# init    create the cluster in DATA_DIR if it does not exist (UTF8, listening on 127.0.0.1 only)
 # start   init if needed, start it (log in DATA_DIR.log), wait until ready, ensure role and
-#         database `marketlens` exist; a no-op (apart from the role check) when running
+#         database `marketlens` exist with their passwords and the password-only pg_hba.conf; a
+#         no-op (apart from those checks) when running
 # stop    fast shutdown, waits; a no-op when not running
 # status  exit 0 when running, 1 otherwise
-# url     print the connection URL for the `marketlens` role and database
+# url     print the connection URL for the `marketlens` role and database (with its password)
 #
 # As root the server runs as the `postgres` OS user (PostgreSQL refuses root), so DATA_DIR's
-# parent directories must be traversable by that user. Trust authentication is only acceptable
-# because the cluster listens on loopback only and holds development data.
+# parent directories must be traversable by that user.
+#
+# Authentication: every connection, local socket or 127.0.0.1, needs a password (scram-sha-256);
+# no local user is trusted. The `marketlens` role (owner of its database, CREATEDB for the test
+# databases, no superuser) has a random password in DATA_DIR.password; the superuser `postgres`,
+# used only by this script, has another in DATA_DIR.admin-password. Both files are readable by
+# the user who runs this script only. A cluster made by an older version (trust for everyone) is
+# given the passwords and the new pg_hba.conf on its next start.
 set -euo pipefail
 
 readonly ROLE=marketlens
@@ -32,11 +38,6 @@ data_dir=$2
 port=$3
 [[ $port =~ ^[0-9]+$ ]] && (( port > 0 && port < 65536 )) || die "PORT must be a number in 1..65535, got '$port'"
 
-if [[ $command == url ]]; then
-    echo "postgresql://${ROLE}@127.0.0.1:${port}/${DATABASE}"
-    exit 0
-fi
-
 # Absolute paths: the server commands run from / (the postgres user may not reach our cwd).
 case $data_dir in
     /*) ;;
@@ -45,6 +46,25 @@ esac
 data_dir="${data_dir%/}"
 parent_dir="$(dirname "$data_dir")"
 log_file="${data_dir}.log"
+password_file="${data_dir}.password"
+admin_password_file="${data_dir}.admin-password"
+
+# A password file's content, made (64 hex digits, mode 0600) when missing. Hex needs no quoting in
+# a URL or in SQL.
+secret() {
+    local file="$1"
+    if [[ ! -s $file ]]; then
+        mkdir -p "$(dirname "$file")"
+        (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$file.tmp" && mv "$file.tmp" "$file")
+    fi
+    cat "$file"
+}
+
+if [[ $command == url ]]; then
+    [[ -s $password_file ]] || die "no password for the ${ROLE} role yet ($password_file): run '$0 start' first"
+    echo "postgresql://${ROLE}:$(cat "$password_file")@127.0.0.1:${port}/${DATABASE}"
+    exit 0
+fi
 
 # The newest installed server version wins, so a Debian upgrade needs no edit here.
 find_bin_dir() {
@@ -120,31 +140,58 @@ do_init() {
     local locale=C.UTF-8
     locale -a 2>/dev/null | grep -qix 'c.utf-\?8' || locale=C
     echo "postgres.sh: creating cluster in $data_dir ($(basename "$(dirname "$bin_dir")"))" >&2
-    as_postgres "$bin_dir/initdb" -D "$data_dir" -U postgres --encoding=UTF8 --locale="$locale" \
-        --auth-local=trust --auth-host=reject >/dev/null
-    # Only loopback clients, no password: this is a development cluster.
-    cat > "$data_dir/pg_hba.conf" <<'HBA'
-# Written by scripts/postgres.sh: a throw-away development cluster, loopback only.
-# TYPE  DATABASE  USER  ADDRESS        METHOD
-local   all       all                  trust
-host    all       all   127.0.0.1/32   trust
-HBA
+    # initdb reads the superuser's password from a file the postgres user can read: a copy, removed at once.
+    local pwfile
+    pwfile="$(mktemp)"
+    secret "$admin_password_file" > "$pwfile"
+    [[ $owner == "$(id -un)" ]] || chown "$owner:" "$pwfile"
+    if ! as_postgres "$bin_dir/initdb" -D "$data_dir" -U postgres --encoding=UTF8 --locale="$locale" \
+        --auth=scram-sha-256 --pwfile="$pwfile" >/dev/null; then
+        rm -f "$pwfile"
+        die "initdb failed in $data_dir"
+    fi
+    rm -f "$pwfile"
     echo "include_if_exists = 'marketlens.conf'" >> "$data_dir/postgresql.conf"
-    [[ $owner == "$(id -un)" ]] || chown "$owner:" "$data_dir/pg_hba.conf"
+    write_hba || true
     write_settings
 }
 
-psql_admin() {
-    as_postgres "$bin_dir/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"
+# Passwords for everyone, loopback only. Returns 1 when the file changed (the server must reload).
+write_hba() {
+    local hba="$data_dir/pg_hba.conf"
+    local wanted="# Written by scripts/postgres.sh on every start; edits are lost.
+# A development cluster, loopback only; every role needs its password (no local user is trusted).
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+local   all       all                  scram-sha-256
+host    all       all   127.0.0.1/32   scram-sha-256"
+    [[ -f $hba && "$(cat "$hba")" == "$wanted" ]] && return 0
+    printf '%s\n' "$wanted" > "$hba.tmp"
+    [[ $owner == "$(id -un)" ]] || chown "$owner:" "$hba.tmp"
+    chmod 600 "$hba.tmp"
+    mv "$hba.tmp" "$hba"
+    return 1
 }
 
+# The superuser over TCP with its password (psql is only a client: it runs as whoever runs this).
+psql_admin() {
+    PGPASSWORD="$(secret "$admin_password_file")" PGCONNECT_TIMEOUT=5 \
+        "$bin_dir/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"
+}
+
+# Role, database and both passwords (the passwords go in on stdin, never on a command line), then the
+# password-only pg_hba.conf: written after the passwords so an older, trusting cluster is upgraded in place.
 ensure_role_and_database() {
     psql_admin <<SQL >/dev/null
 SELECT 'CREATE ROLE ${ROLE} LOGIN CREATEDB'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}') \gexec
+ALTER ROLE ${ROLE} NOSUPERUSER LOGIN CREATEDB PASSWORD '$(secret "$password_file")';
+ALTER ROLE postgres PASSWORD '$(secret "$admin_password_file")';
 SELECT 'CREATE DATABASE ${DATABASE} OWNER ${ROLE} ENCODING ''UTF8'' TEMPLATE template0'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${DATABASE}') \gexec
 SQL
+    if ! write_hba; then
+        as_postgres "$bin_dir/pg_ctl" reload -D "$data_dir" >/dev/null
+    fi
 }
 
 do_start() {

@@ -65,9 +65,10 @@ fi
 
 # ---------------------------------------------------------------- helpers
 
+# The state holds DATABASE_URL, with the local cluster's password: readable by this user only.
 save_state() {
     local tmp="$STATE.tmp" key
-    : > "$tmp"
+    (umask 077 && : > "$tmp")
     for key in MARKETLENS_MODE MARKETLENS_URL MARKETLENS_HTTP_URL MARKETLENS_RUN_DIR MARKETLENS_DATA_DIR \
                MARKETLENS_SOCKET_DIR MARKETLENS_WORKERS MARKETLENS_BIN UPSTREAM_SIM_BIN HTTPS_PORT HTTP_PORT \
                POSTGRES_PORT LOCAL_POSTGRES POSTGRES_DATA DATABASE_URL UPSTREAM_SIM_URL UPSTREAM_SIM_RESEND_URL \
@@ -194,9 +195,23 @@ start_sim() {
     export MAIL_FROM="${MAIL_FROM:-Marketlens <reports@marketlens.test>}"
 }
 
-start_workers() {
+# The worker sockets are 0660 (FastCGI/Listener.swift): their owner and group may connect, nobody else. As root,
+# nginx workers run as NGINX_USER, so the socket directory gets that user's group and the set-group-ID bit: each
+# socket bound in it inherits the group. Otherwise nginx runs as this user, the owner.
+prepare_socket_dir() {
     mkdir -p "$MARKETLENS_SOCKET_DIR"
     chmod 755 "$MARKETLENS_SOCKET_DIR"
+    NGINX_USER="$(choose_nginx_user)"
+    if [[ -n "$NGINX_USER" && "$NGINX_USER" != root ]]; then
+        chgrp "$(id -gn "$NGINX_USER")" "$MARKETLENS_SOCKET_DIR"
+        chmod 2750 "$MARKETLENS_SOCKET_DIR"
+    else
+        chmod 700 "$MARKETLENS_SOCKET_DIR"
+    fi
+}
+
+start_workers() {
+    prepare_socket_dir
     rm -f "$MARKETLENS_SOCKET_DIR"/worker-*.sock
     log "starting $MARKETLENS_WORKERS marketlens workers × ${MARKETLENS_THREADS} threads"
     MARKETLENS_ROOT="$ML_ROOT" MARKETLENS_SOCKET_DIR="$MARKETLENS_SOCKET_DIR" DATABASE_URL="$DATABASE_URL" \
@@ -215,7 +230,7 @@ start_nginx() {
     local cert_dir user listen=()
     if ((test_mode)); then cert_dir="$RUN/tls"; else cert_dir="$MARKETLENS_DATA_DIR/tls"; fi
     bash "$ML_ROOT/scripts/cert.sh" "$cert_dir"
-    user="$(choose_nginx_user)"
+    user="$NGINX_USER"  # chosen by prepare_socket_dir
     if [[ -n "${LISTEN_ADDRESS:-}" ]]; then
         listen=(--listen "$LISTEN_ADDRESS")
     elif ((test_mode)); then

@@ -22,10 +22,12 @@ public final class Listener: Sendable {
         var isClosed = false
     }
 
-    /// Binds and listens on `path`, replacing a stale socket file left by a dead process, and makes the socket
-    /// connectable by any local user (nginx workers run as another user).
+    /// Binds and listens on `path`, replacing a stale socket file left by a dead process, and gives the socket
+    /// `mode`: by default `0660`, connectable by its owner and its group only. nginx workers running as another
+    /// user connect through the group: the socket directory is theirs and set-group-ID (scripts/stack.sh), so
+    /// the socket inherits it. Any other local user is refused.
     /// Throws `EADDRINUSE` when a live process still listens there, and refuses to replace a non-socket file.
-    public init(path: String, backlog: Int32 = 1024) throws(FastCGIError) {
+    public init(path: String, backlog: Int32 = 1024, mode: UInt32 = 0o660) throws(FastCGIError) {
         try FastCGI.initialize()
         guard let address = UnixAddress(path: path) else {
             throw FastCGIError(call: "sockaddr_un", code: ENAMETOOLONG, detail: path)
@@ -36,7 +38,7 @@ public final class Listener: Sendable {
         guard fd >= 0 else { throw .errno("socket", detail: path) }
         var info = stat()
         let bound = address.withSockaddr { bind(fd, $0, $1) } == 0
-        guard bound, listen(fd, backlog) == 0, chmod(path, 0o666) == 0, lstat(path, &info) == 0 else {
+        guard bound, listen(fd, backlog) == 0, chmod(path, mode_t(mode)) == 0, lstat(path, &info) == 0 else {
             let error = FastCGIError.errno(bound ? "listen" : "bind", detail: path)
             Glibc.close(fd)
             if bound { unlink(path) }

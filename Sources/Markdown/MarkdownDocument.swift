@@ -1,6 +1,6 @@
 /// A rendered Markdown document: safe HTML plus what a page needs around it.
 public struct MarkdownDocument: Sendable, Equatable {
-    /// The HTML: raw HTML from the source omitted, only http(s), mailto and relative links kept, every h1–h4
+    /// The HTML: raw HTML from the source omitted, only absolute http(s) links and images kept, every h1–h4
     /// with a unique `id`.
     public var html: String
     /// The h1–h4 headings in document order, for a table of contents.

@@ -4,7 +4,7 @@ internal import CCmark
 /// Renders GitHub-flavoured Markdown (tables, autolinks, strikethrough) to safe HTML with cmark-gfm.
 ///
 /// Safety comes from the tree, not from patching HTML: cmark's safe mode omits raw HTML; then every link and
-/// image whose URL is not http(s), mailto or relative is unwrapped to its text; headings are re-emitted with
+/// image whose URL is not absolute http(s) is unwrapped to its text; headings are re-emitted with
 /// generated ids; citation markers and external-link `rel` are added as nodes whose markup this module builds
 /// from escaped values. Safe to call from any thread.
 public enum MarkdownRenderer {

@@ -1,18 +1,19 @@
 /// Which link and image URLs survive rendering, and how an href is escaped when this module writes one.
 enum URLPolicy {
-    private static let allowedSchemes: Set<String> = ["http", "https", "mailto"]
+    private static let allowedSchemes: Set<String> = ["http", "https"]
 
-    /// True for http(s), mailto, and scheme-less (relative, `#fragment`, `//host`) URLs. The scheme is read
-    /// the way a browser does: leading spaces and controls skipped, tabs and newlines ignored, case folded;
-    /// anything that merely looks like a scheme but is not on the list (`javascript`, `data`, `vbscript`,
-    /// `file`, `java script`) is refused. cmark has already decoded entities (`&#106;avascript:`) by now.
+    /// True only for absolute http(s) URLs (`https://host…`). Reports and console outputs come from upstream,
+    /// so nothing else survives: no `mailto:` (an address is no link), no relative or `#fragment` URL (it would
+    /// point into this site, e.g. at a form), no `//host`, and of course no `javascript`, `data`, `vbscript` or
+    /// `file`. The URL is read the way a browser does: leading spaces and controls skipped, tabs and newlines
+    /// ignored, case folded (`java\tscript:`, `HTTPS:`). cmark has already decoded entities by now.
     static func isAllowed(_ url: String) -> Bool {
         let scalars = url.unicodeScalars.drop { $0.value <= 0x20 }.filter { $0 != "\t" && $0 != "\n" && $0 != "\r" }
-        guard let colon = scalars.firstIndex(of: ":") else { return true }
-        let before = scalars[..<colon]
-        if before.contains(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { return true }
-        let scheme = String(String.UnicodeScalarView(before)).lowercased()
-        return allowedSchemes.contains(scheme)
+        guard let colon = scalars.firstIndex(of: ":") else { return false }
+        let scheme = String(String.UnicodeScalarView(scalars[..<colon])).lowercased()
+        let rest = scalars[scalars.index(after: colon)...]
+        return allowedSchemes.contains(scheme) && rest.starts(with: "//".unicodeScalars)
+            && rest.dropFirst(2).first.map { $0 != "/" && $0 != "\\" } == true
     }
 
     /// Whether the URL leaves the site: absolute http(s) or protocol-relative.

@@ -5,13 +5,13 @@ import TestSupport
 
 @Suite("Listener")
 struct ListenerTests {
-    @Test("creates a socket any local user may connect to, and removes it on close")
+    @Test("creates a socket only its owner and group may connect to, and removes it on close")
     func socketFileLifecycle() throws {
         let path = FastCGIClient.temporarySocketPath()
         let listener = try Listener(path: path)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect(attributes[.type] as? FileAttributeType == .typeSocket)
-        #expect((attributes[.posixPermissions] as? Int) == 0o666)
+        #expect((attributes[.posixPermissions] as? Int) == 0o660, "owner and group only")
         listener.close()
         #expect(!FileManager.default.fileExists(atPath: path))
     }

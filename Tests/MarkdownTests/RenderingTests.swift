@@ -22,7 +22,7 @@ struct RenderingTests {
         #expect(html.contains("<del>old</del>"))
         #expect(html.contains(##"<a href="http://www.example.com">www.example.com</a>"##))
         #expect(html.contains(##"<a href="https://example.org/x">https://example.org/x</a>"##))
-        #expect(html.contains(##"<a href="mailto:ops@example.com">ops@example.com</a>"##))
+        #expect(html.contains("and ops@example.com") && !html.contains("mailto:"), "an e-mail address is no link")
     }
 
     @Test func headingsGetUniqueAnchorsAndTOC() throws {
@@ -105,9 +105,7 @@ struct RenderingTests {
         ).html
         #expect(html.contains(
             ##"<a href="https://x.example/p?q=1&amp;r=&#x27;2&#x27;" rel="nofollow noopener noreferrer" title="T &quot;itle&quot; &lt;b&gt;">a</a>"##))
-        #expect(html.contains(##"<a href="/library">b</a>"##))
-        #expect(html.contains(##"<a href="#ref-1">c</a>"##))
-        #expect(html.contains(##"<a href="mailto:a@b.example">d</a>"##))
+        #expect(html.contains(" b c d</p>"), "relative, fragment and mailto links keep only their text: \(html)")
     }
 
     @Test func externalHrefIsPercentEncoded() throws {

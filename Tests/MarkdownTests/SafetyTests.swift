@@ -47,29 +47,35 @@ struct SafetyTests {
         #expect(html.contains("alt text"))
     }
 
-    @Test func safeLinksAndImagesSurvive() throws {
+    @Test func onlyAbsoluteHTTPLinksAndImagesSurvive() throws {
         let html = try MarkdownRenderer.render(
-            "[a](https://a.example) [b](http://b.example) [c](/r/x) [d](#refs) [e](mailto:x@y.example) ![i](https://i.example/p.png) ![j](/static/j.png)",
+            "[a](https://a.example) [b](http://b.example) [c](/r/x) [d](#refs) [e](mailto:x@y.example) [f](//cdn.example/x) ![i](https://i.example/p.png) ![j](/static/j.png)",
             options: .init(externalLinkRel: nil)
         ).html
         #expect(html.contains(##"<a href="https://a.example">a</a>"##))
         #expect(html.contains(##"<a href="http://b.example">b</a>"##))
-        #expect(html.contains(##"<a href="/r/x">c</a>"##))
-        #expect(html.contains(##"<a href="#refs">d</a>"##))
-        #expect(html.contains(##"<a href="mailto:x@y.example">e</a>"##))
         #expect(html.contains(##"<img src="https://i.example/p.png" alt="i" />"##))
-        #expect(html.contains(##"<img src="/static/j.png" alt="j" />"##))
+        // Relative, fragment, protocol-relative and mailto links lose their link and keep their text.
+        #expect(html.contains(" c d e f "), "\(html)")
+        #expect(!html.contains("mailto:") && !html.contains(#"href="/"#) && !html.contains(##"href="#"##))
+        #expect(!html.contains("//cdn.example") && !html.contains("/static/j.png"))
+        #expect(html.contains(" /> j</p>"), "the refused image keeps its alt text: \(html)")
     }
 
-    @Test func percentEncodedSchemeStaysARelativeURL() throws {
-        // Browsers never decode the scheme, so this is a harmless relative path, not a javascript: URL.
+    @Test func percentEncodedSchemeIsNoLink() throws {
+        // A browser would read this as a relative path; relative links are refused anyway.
         let html = try MarkdownRenderer.render("[x](javascript%3Aalert(1))", options: .init(externalLinkRel: nil)).html
-        #expect(html.contains(##"<a href="javascript%3Aalert(1)">x</a>"##))
+        #expect(!html.contains("<a "))
+        #expect(html.contains("<p>x</p>"))
     }
 
     @Test func urlPolicy() {
-        for allowed in ["https://x", "HTTP://x", "mailto:a@b", "/path", "#frag", "?q=1", "//cdn.example/x", "a/b:c", ""] {
+        for allowed in ["https://x", "HTTP://x", " https://x/y?z#f", "ht\ttps://x"] {
             #expect(URLPolicy.isAllowed(allowed), "\(allowed)")
+        }
+        for refused in ["mailto:a@b", "/path", "#frag", "?q=1", "//cdn.example/x", "a/b:c", "", "https:", "https:x",
+                        "https:///x", "https:/\\x", "tel:123"] {
+            #expect(!URLPolicy.isAllowed(refused), "\(refused)")
         }
         for refused in ["javascript:x", "\u{1}javascript:x", "java\nscript:x", " \tJAVASCRIPT:x", "data:x", "foo:bar", ":x"] {
             #expect(!URLPolicy.isAllowed(refused), "\(refused)")

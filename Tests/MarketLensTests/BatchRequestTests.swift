@@ -37,6 +37,16 @@ import Web
         #expect(request.searchDepth.processor == "core")
     }
 
+    @Test func visibilityIsOptionalAndUnlistedByDefault() throws {
+        #expect(try BatchRequest.parse(json: Array(Self.seed.utf8)).visibility == .unlisted)
+        #expect(try BatchRequest.parse(json: body(["visibility": .null])).visibility == .unlisted)
+        #expect(try BatchRequest.parse(json: body(["visibility": "public"])).visibility == .listed)
+        #expect(try BatchRequest.parse(json: body(["visibility": "unlisted"])).visibility == .unlisted)
+        for bad: JSONValue in ["secret", "Public", 1, true, .object([:])] {
+            #expect(fields(body(["visibility": bad])).keys.contains("visibility"), "\(bad)")
+        }
+    }
+
     @Test func namesEveryMissingField() {
         #expect(Set(fields(Array("{}".utf8)).keys) == [
             "research_goal", "company_domains", "search_depth", "max_parallel_searches", "confidence_threshold",

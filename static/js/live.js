@@ -87,6 +87,24 @@
     percent.textContent = Math.round(number) + "%";
   }
 
+  // "Running for": the server's count at render time, advanced by this page's own clock (immune to a wrong
+  // clock on the visitor's machine). Same wording as LiveView.elapsedText.
+  var elapsed = document.getElementById("live-elapsed");
+  var elapsedAtLoad = parseInt(elapsed ? elapsed.getAttribute("data-elapsed-seconds") : "", 10);
+  var loadedAt = Date.now();
+  var ticker = null;
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function elapsedText(s) {
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + pad(s % 60) + " s";
+    return Math.floor(s / 3600) + " h " + pad(Math.floor((s % 3600) / 60)) + " min";
+  }
+  function tick() {
+    elapsed.textContent = elapsedText(elapsedAtLoad + Math.floor((Date.now() - loadedAt) / 1000));
+  }
+  function stopTicking() { if (ticker !== null) { clearInterval(ticker); ticker = null; } }
+  if (elapsed && isFinite(elapsedAtLoad)) ticker = setInterval(tick, 1000);
+
   function connect() {
     // The server-rendered page already shows everything up to data-last-event-id; EventSource sends
     // Last-Event-ID itself on its own reconnects.
@@ -133,6 +151,7 @@
     source.addEventListener("completed", function (event) {
       var data = parse(event);
       source.close();
+      stopTicking();
       setProgress(100);
       state.textContent = "Complete";
       say("The report is ready. Opening it.");
@@ -141,6 +160,7 @@
     });
     source.addEventListener("failed", function () {
       source.close();
+      stopTicking();
       // The page itself explains the failure and offers a retry.
       window.location.reload();
     });

@@ -29,6 +29,9 @@ public struct BatchRequest: Sendable, Equatable {
     public var maxParallelSearches: Int
     /// Results at or above this confidence are "high confidence" (0–1).
     public var confidenceThreshold: Double
+    /// Listed on `/batch` (`public`) or reachable only by its link (`unlisted`, the default: a research goal
+    /// and a list of domains are often private). Optional in the body, so seed 001 clients need not send it.
+    public var visibility: ResearchRequest.Visibility
 
     /// Limits of the seed and of this service.
     public static let maxGoalLength = 2_000
@@ -37,7 +40,8 @@ public struct BatchRequest: Sendable, Equatable {
 
     /// Creates a request from already valid values.
     public init(researchGoal: String, companyDomains: [String], searchDepth: SearchDepth, maxParallelSearches: Int,
-                confidenceThreshold: Double) {
+                confidenceThreshold: Double, visibility: ResearchRequest.Visibility = .unlisted) {
+        self.visibility = visibility
         self.researchGoal = researchGoal
         self.companyDomains = companyDomains
         self.searchDepth = searchDepth
@@ -63,11 +67,24 @@ public struct BatchRequest: Sendable, Equatable {
         let depth = parseDepth(members["search_depth"], into: &fields)
         let parallel = parseParallel(members["max_parallel_searches"], into: &fields)
         let threshold = parseThreshold(members["confidence_threshold"], into: &fields)
-        guard fields.isEmpty, let goal, let domains, let depth, let parallel, let threshold else {
+        let visibility = parseVisibility(members["visibility"], into: &fields)
+        guard fields.isEmpty, let goal, let domains, let depth, let parallel, let threshold, let visibility else {
             throw HTTPError.unprocessable(fields: fields)
         }
         return BatchRequest(researchGoal: goal, companyDomains: domains, searchDepth: depth,
-                            maxParallelSearches: parallel, confidenceThreshold: threshold)
+                            maxParallelSearches: parallel, confidenceThreshold: threshold, visibility: visibility)
+    }
+
+    /// Absent or null → unlisted; otherwise `"public"` or `"unlisted"`.
+    private static func parseVisibility(_ value: JSONValue?, into fields: inout [String: String])
+        -> ResearchRequest.Visibility?
+    {
+        guard let value, value != .null else { return .unlisted }
+        guard case .string(let text) = value, let visibility = ResearchRequest.Visibility(rawValue: text) else {
+            fields["visibility"] = #"must be "public" or "unlisted""#
+            return nil
+        }
+        return visibility
     }
 
     private static func parseGoal(_ value: JSONValue?, into fields: inout [String: String]) -> String? {

@@ -12,6 +12,8 @@ public struct BatchRecord: Sendable {
     public var confidenceThreshold: Double
     public var domainCount: Int
     public var status: String
+    /// `public` (listed on `/batch`) or `unlisted`.
+    public var visibility: String
     public var error: String?
     public var createdAt: Date
     public var completedAt: Date?
@@ -26,6 +28,7 @@ public struct BatchRecord: Sendable {
         confidenceThreshold = try row.double("confidence_threshold")
         domainCount = try row.int("domain_count")
         status = try row.string("status")
+        visibility = try row.string("visibility")
         error = try row.optionalString("error")
         createdAt = try row.date("created_at")
         completedAt = try row.optionalDate("completed_at")
@@ -46,15 +49,11 @@ public struct StoredBatchEvent: Sendable, Equatable {
 public enum BatchStore {
     static let columns = """
         id, public_id, research_goal, search_depth, processor, max_parallel, confidence_threshold::float8 AS \
-        confidence_threshold, domain_count, status, error, created_at, completed_at
+        confidence_threshold, domain_count, status, visibility, error, created_at, completed_at
         """
 
-    /// `bat_` and 20 random lower-case letters or digits.
-    public static func newPublicID() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return "bat_" + String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
-    }
+    /// `bat_` and 26 random base-36 characters (`PublicID`).
+    public static func newPublicID() -> String { PublicID.make(prefix: "bat_") }
 
     /// Stores a new queued batch, one queued result row per domain and its `pipeline_start` event, in one
     /// transaction; a monitor picks it up from there (woken by the event's NOTIFY).
@@ -68,10 +67,11 @@ public enum BatchStore {
             guard let row = try connection.queryFirst(
                 """
                 INSERT INTO batches (public_id, research_goal, search_depth, processor, max_parallel,
-                                     confidence_threshold, domain_count)
+                                     confidence_threshold, domain_count, visibility)
                 VALUES (\(publicID), \(request.researchGoal), \(request.searchDepth.rawValue),
                         \(request.searchDepth.processor), \(request.maxParallelSearches),
-                        \(request.confidenceThreshold)::numeric(4,3), \(request.companyDomains.count))
+                        \(request.confidenceThreshold)::numeric(4,3), \(request.companyDomains.count),
+                        \(request.visibility.rawValue))
                 RETURNING \(unescaped: columns)
                 """)
             else { throw BatchStoreError.notInserted }
@@ -95,9 +95,13 @@ public enum BatchStore {
             .map(BatchRecord.init(row:))
     }
 
-    /// The newest batches, for the `/batch` page.
+    /// The newest public batches, for the `/batch` page (unlisted ones are reachable only by their link).
     public static func recent(limit: Int = 10, on connection: Connection) throws -> [BatchRecord] {
-        try connection.query("SELECT \(unescaped: columns) FROM batches ORDER BY created_at DESC LIMIT \(limit)")
+        try connection.query(
+            """
+            SELECT \(unescaped: columns) FROM batches WHERE visibility = 'public'
+            ORDER BY created_at DESC LIMIT \(limit)
+            """)
             .map(BatchRecord.init(row:))
     }
 

@@ -1,4 +1,5 @@
-/// One Parallel processor as the task console presents it (upstream-api.md §2.7).
+/// One Parallel processor as the task console presents it (upstream-api.md §2.7). The table below is the one
+/// source of the processors' documented latencies: the live report page quotes it as the typical duration.
 struct ConsoleProcessor: Sendable, Equatable {
     /// The wire name, e.g. `core2x` or `pro-fast`.
     var name: String
@@ -33,5 +34,8 @@ struct ConsoleProcessor: Sendable, Equatable {
     }()
 
     /// Whether `name` is a processor Parallel accepts.
-    static func isKnown(_ name: String) -> Bool { all.contains { $0.name == name } }
+    static func isKnown(_ name: String) -> Bool { named(name) != nil }
+
+    /// The processor called `name`, if Parallel has one.
+    static func named(_ name: String) -> ConsoleProcessor? { all.first { $0.name == name } }
 }

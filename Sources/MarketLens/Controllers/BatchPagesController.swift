@@ -7,7 +7,8 @@ import Web
 enum BatchPagesController {
     /// `GET /batch`.
     @Sendable static func form(_ request: Request, _ context: RequestContext) throws -> Response {
-        let defaults = ["search_depth": "standard", "max_parallel_searches": "20", "confidence_threshold": "0.7"]
+        let defaults = ["search_depth": "standard", "max_parallel_searches": "20", "confidence_threshold": "0.7",
+                        "visibility": "unlisted"]
         return try renderForm(request, context, values: defaults, fields: [:], status: 200)
     }
 
@@ -16,7 +17,8 @@ enum BatchPagesController {
         let form = try request.form()
         try CSRF.standard.verify(request, formToken: form["csrf_token"])
         var values: [String: String] = [:]
-        for name in ["research_goal", "company_domains", "search_depth", "max_parallel_searches", "confidence_threshold"] {
+        for name in ["research_goal", "company_domains", "search_depth", "max_parallel_searches", "confidence_threshold",
+                     "visibility"] {
             values[name] = form[name] ?? ""
         }
         let parsed: BatchRequest
@@ -65,6 +67,7 @@ enum BatchPagesController {
                 "id": batch.publicID, "goal": batch.researchGoal, "depth": batch.searchDepth,
                 "processor": batch.processor, "threshold": format(batch.confidenceThreshold),
                 "maxParallel": batch.maxParallel, "status": document.status, "error": document.error ?? "",
+                "unlisted": batch.visibility != "public",
                 "running": !(document.status == "completed" || document.status == "failed"),
                 "completed": document.status == "completed", "failed": document.status == "failed",
                 "finished": finished, "total": document.results.count, "percent": percent,
@@ -114,7 +117,8 @@ enum BatchPagesController {
         let token = CSRF.standard.token(for: request)
         let recent = (try? context.database.withConnection { try BatchStore.recent(on: $0) }) ?? []
         let depth = values["search_depth"] ?? "standard"
-        var form: [String: Any] = ["values": values, "fields": fields, "hasErrors": !fields.isEmpty]
+        var form: [String: Any] = ["values": values, "fields": fields, "hasErrors": !fields.isEmpty,
+                                   "public": values["visibility"] == "public"]
         if let error { form["error"] = error }
         let page: [String: Any] = [
             "title": "Batch company screening",
@@ -149,12 +153,15 @@ enum BatchPagesController {
             "search_depth": .string(values["search_depth"] ?? ""),
             "max_parallel_searches": number(values["max_parallel_searches"] ?? ""),
             "confidence_threshold": number(values["confidence_threshold"] ?? ""),
+            // An empty choice is the API's default (unlisted); anything else is checked by the API's parser.
+            "visibility": (values["visibility"] ?? "").isEmpty ? .null : .string(values["visibility"] ?? ""),
         ])
     }
 
-    /// Domains typed one per line (commas and spaces also separate them).
+    /// Domains typed one per line (commas and spaces also separate them). Browsers send a textarea's line
+    /// breaks as CRLF, which Swift reads as one `Character` that is neither "\r" nor "\n": hence `isNewline`.
     static func domainEntries(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+        text.split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
     }
 
     static func row(for result: DomainResult, threshold: Double) -> [String: Any] {

@@ -59,9 +59,6 @@ enum HomeController {
         let lists = context.app.homeLists.value(key: "") { ReportLists.load(context) }
         page["inProgress"] = lists.inProgress.map { $0 as [String: Any] }
         page["latest"] = lists.latest.map { $0 as [String: Any] }
-        // Booleans for the sections: swift-mustache cannot test `list.0`, so `{{#latest.0}}` was always false.
-        page["hasInProgress"] = !lists.inProgress.isEmpty
-        page["hasLatest"] = !lists.latest.isEmpty
         var response = try context.renderPage("home", page, status: status)
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { response.headers[name] = value }
         if let cookie = token.setCookie { response.headers.add("Set-Cookie", cookie) }

@@ -5,9 +5,10 @@ import Web
 /// `GET /reports/{id}/events` (and `/api/v1/…`): the live event stream (product.md §8); `GET /reports/{id}`:
 /// the live progress page.
 enum LiveController {
-    /// The event stream. An unknown report is a 404 JSON error before any stream; when the process is at its
-    /// stream cap or the database cannot be read in time, a 200 stream carrying only `retry:` (a browser's
-    /// `EventSource` gives up for good on any other status, but retries after a clean end).
+    /// The event stream. A report a visitor may not see (unknown or hidden: `ReportAccess`) is a JSON error
+    /// before any stream; when the process is at its stream cap or the database cannot be read in time, a 200
+    /// stream carrying only `retry:` (a browser's `EventSource` gives up for good on any other status, but
+    /// retries after a clean end).
     @Sendable static func events(_ request: Request, _ context: RequestContext) throws -> Response {
         let hub = context.app.relayHub
         let publicID = request.parameters["id"] ?? ""
@@ -22,13 +23,16 @@ enum LiveController {
                                    metadata: ["error": "\(error)"])
             return Self.retryLater(hub.settings.shedRetryMilliseconds)
         }
-        guard let report else {
+        let visible: Report
+        do {
+            visible = try ReportAccess.require(report, message: "There is no report with this id.")
+        } catch {
             var response = try Response.json(
-                ErrorBody(error: .init(code: "not_found", message: "There is no report with this id.")), status: 404)
+                ErrorBody(error: .init(code: error.code, message: error.message)), status: error.status)
             response.headers["Cache-Control"] = "no-store"
             return response
         }
-        return LiveStream(hub: hub, report: report, after: after, baseURL: context.app.configuration.baseURL)
+        return LiveStream(hub: hub, report: visible, after: after, baseURL: context.app.configuration.baseURL)
             .response()
     }
 

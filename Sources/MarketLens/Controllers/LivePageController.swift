@@ -11,11 +11,11 @@ enum LivePageController {
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         let publicID = request.parameters["id"] ?? ""
         guard LiveController.isPlausibleID(publicID) else { throw HTTPError.notFound("There is no report with this id.") }
-        let loaded = try context.database.withConnection { connection -> (Report, LiveView.Snapshot)? in
-            guard let report = try ReportStore.find(publicID: publicID, on: connection) else { return nil }
+        let (report, snapshot) = try context.database.withConnection { connection -> (Report, LiveView.Snapshot) in
+            let report = try ReportAccess.require(
+                try ReportStore.find(publicID: publicID, on: connection), message: "There is no report with this id.")
             return (report, try LiveView.Snapshot.load(report, on: connection, messages: recentMessages))
         }
-        guard let (report, snapshot) = loaded else { throw HTTPError.notFound("There is no report with this id.") }
         if report.status == .completed, let slug = report.slug {
             return try Response.redirect(to: "/r/" + Self.pathSegment(slug))
         }

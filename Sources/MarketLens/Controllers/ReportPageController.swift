@@ -8,9 +8,11 @@ import Web
 /// comes from the process's `ReportRenderCache`, so the content is read and rendered once per process and
 /// version, and a revalidation answers 304 without touching it.
 enum ReportPageController {
-    static let cacheControl = CacheControl.publicMaxAge(300)
-    /// Unlisted reports stay out of shared caches (nginx's page cache, proxies): only their readers keep a copy.
-    static let unlistedCacheControl = CacheControl.privateMaxAge(300)
+    /// Public reports may be kept by shared caches; unlisted ones only by the visitor's own browser (a shared
+    /// cache must not hand an unlisted report to someone who never had its link).
+    static func cacheControl(visibility: String) -> CacheControl {
+        visibility == "public" ? .publicMaxAge(300) : .privateMaxAge(300)
+    }
 
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         try respond(request, context, representation: "html") { report in
@@ -48,26 +50,28 @@ enum ReportPageController {
         let version = try context.database.withConnection { connection in
             try connection.queryFirst(
                 """
-                SELECT id, visibility, completed_at FROM reports
-                WHERE slug = \(slug) AND status = 'completed' AND content IS NOT NULL AND NOT hidden
+                SELECT id, visibility, completed_at, hidden FROM reports
+                WHERE slug = \(slug) AND status = 'completed' AND content IS NOT NULL
                 """)
         }
         guard let version else { throw notFound }
+        if let refused = ReportAccess(hidden: try version.bool("hidden")).error(message: notFound.message) { throw refused }
         let id = try version.int64("id")
         let visibility = try version.string("visibility")
-        let policy = visibility == "public" ? cacheControl : unlistedCacheControl
+        let cacheControl = Self.cacheControl(visibility: visibility)
         let etag = ReaderCaching.etag(
             slug: slug, completedAt: try version.optionalDate("completed_at"), visibility: visibility,
             representation: representation)
         if ReaderCaching.matches(ifNoneMatch: request.header("If-None-Match"), etag: etag) {
-            return ReaderCaching.notModified(etag: etag, cacheControl: policy)
+            return ReaderCaching.notModified(etag: etag, cacheControl: cacheControl)
         }
         let text = try context.app.reportRenderCache.text(key: ReportRenderCache.Key(id: id, etag: etag)) {
-            let report = try context.database.withConnection { try ReportStore.find(id: id, on: $0) }
-            guard let report, report.status == .completed, !report.hidden else { throw notFound }
+            let report = try ReportAccess.require(
+                try context.database.withConnection { try ReportStore.find(id: id, on: $0) }, message: notFound.message)
+            guard report.status == .completed else { throw notFound }
             return try render(report)
         }
-        var response = wrap(text).cacheControl(policy)
+        var response = wrap(text).cacheControl(cacheControl)
         response.headers["ETag"] = etag
         if representation == "md" {
             // The slug is [a-z0-9-] only (checked above and by the schema), so it is safe inside the quotes.

@@ -21,9 +21,8 @@ enum ReportsAPIController {
         guard id.utf8.count >= 4, id.utf8.count <= 64,
             id.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
         else { throw notFound }
-        guard let report = try context.database.withConnection({ try ReportStore.find(publicID: id, on: $0) }),
-            !report.hidden
-        else { throw notFound }
+        let report = try ReportAccess.require(
+            try context.database.withConnection { try ReportStore.find(publicID: id, on: $0) }, message: notFound.message)
         return try Response.json(ReportStateBody(report: report, baseURL: context.app.configuration.baseURL))
     }
 }

@@ -58,7 +58,13 @@ enum LiveView {
         let sources = (progress?.recentSources ?? report.recentSources).compactMap(sourceLink).suffix(5)
         let failed = report.status == .failed || report.status == .cancelled
         let label = report.region.isEmpty ? report.industry : "\(report.industry) – \(report.region)"
+        // Counted from the request, which is what the visitor has been waiting for; the script keeps it ticking.
+        let elapsed = max(0, Int(Date().timeIntervalSince(report.createdAt)))
         return [
+            "elapsedSeconds": elapsed,
+            "elapsed": elapsedText(seconds: elapsed),
+            "processor": report.processor,
+            "typicalDuration": ConsoleProcessor.named(report.processor)?.latency ?? "",
             "title": failed ? "Research failed: \(label)" : "Researching \(label)",
             "description": "Live progress of a Marketlens research run.",
             "report": [
@@ -81,6 +87,14 @@ enum LiveView {
             "lastEventID": snapshot.lastSeq,
             "csrfToken": csrfToken,
         ]
+    }
+
+    /// `45 s`, `3 min 05 s`, `1 h 02 min` (static/js/live.js writes the same).
+    static func elapsedText(seconds: Int) -> String {
+        let seconds = max(0, seconds)
+        if seconds < 60 { return "\(seconds) s" }
+        if seconds < 3600 { return "\(seconds / 60) min " + String(format: "%02d s", seconds % 60) }
+        return "\(seconds / 3600) h " + String(format: "%02d min", seconds % 3600 / 60)
     }
 
     /// What a person reads for a state.

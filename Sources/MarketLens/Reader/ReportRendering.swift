@@ -2,7 +2,7 @@ import Foundation
 public import Markdown
 
 /// Turns a stored report's Markdown into the HTML of the report page: rendered once per request (or taken from
-/// `ReportRenderCache`), server-side, raw HTML dropped, only http(s)/mailto/relative links kept, headings
+/// `ReportRenderCache`), server-side, raw HTML dropped, only absolute http(s) links kept, headings
 /// anchored, `[n]` linked to the references.
 public enum ReportRendering {
     /// Ids the report page uses itself, which headings inside the report must not take.

@@ -87,10 +87,6 @@ public enum ReportStore {
         ).map(Report.init(row:))
     }
 
-    /// A new public id: `rpt_` and 20 random base-36 characters.
-    public static func newPublicID() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return "rpt_" + String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
-    }
+    /// A new public id: `rpt_` and 26 random base-36 characters (`PublicID`).
+    public static func newPublicID() -> String { PublicID.make(prefix: "rpt_") }
 }
