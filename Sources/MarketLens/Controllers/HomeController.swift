@@ -66,8 +66,9 @@ enum HomeController {
     }
 }
 
-/// The short report lists of the home page, kept until the end of the second per process (`MarketLensApp.homeLists`). A database
-/// outage leaves them empty instead of failing the page: the form must stay usable even when the library is not.
+/// The short report lists of the home page, kept per process until the end of the second
+/// (`MarketLensApp.homeLists`). A database outage leaves them empty instead of failing the page: the form must
+/// stay usable even when the library is not.
 struct ReportLists: Sendable {
     var inProgress: [[String: String]] = []
     var latest: [[String: String]] = []

@@ -81,7 +81,8 @@ final class RefreshingCache<Value: Sendable>: Sendable {
     private let cost: @Sendable (Value) -> Int
 
     /// Values live as `expiry` says; when the costs of the kept values would pass `maxCost`, all are dropped.
-    init(expiry: CacheExpiry = .endOfSecond, maxCost: Int = .max, cost: @escaping @Sendable (Value) -> Int = { _ in 1 }) {
+    init(expiry: CacheExpiry = .endOfSecond, maxCost: Int = .max,
+         cost: @escaping @Sendable (Value) -> Int = { _ in 1 }) {
         self.expiry = expiry
         self.maxCost = maxCost
         self.cost = cost
