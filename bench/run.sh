@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # `make bench`: page throughput and latency through nginx on a throw-away release stack.
 #
-#   bench/run.sh [ROUTE ...]     default routes: / /healthz /library /library?q=… /r/… /static/css/app.css
+#   bench/run.sh [ROUTE ...]     default routes: / /healthz /library /library?q=… /r/… /r/….md
+#
+# The static file /static/css/app.css is measured first, in the same run, as the ceiling: every route's
+# requests/s is also shown as a fraction of it ("vs static"), with its p99/p50 ratio (issue 17's targets: public
+# pages at >= 50 % of the static file, p99 <= 3x p50).
 #
 # Environment: BENCH_DURATION (10s per route), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 # MARKETLENS_WORKERS / MARKETLENS_THREADS (stack size), MARKETLENS_BIN (skip the build),
 # BENCH_REPORTS (10000 completed reports seeded with `marketlens bench-seed` first; 0 skips seeding),
 # BENCH_QUERY (the library search term, "battery recycling").
-# Prints a table (route, requests/s, p50, p99, errors, worker RSS) and keeps it in bench/results/.
+# Prints a table (route, requests/s, vs static, p50, p99, p99/p50, errors, worker RSS) and keeps it in
+# bench/results/.
 # Routes that do not answer 200 before the run are listed as skipped. Loopback only.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -33,10 +38,14 @@ if ((reports > 0)); then
     "$MARKETLENS_BIN" bench-seed --count "$reports" >&2 || die "bench-seed failed"
 fi
 slug="$(psql "$DATABASE_URL" -XAtc "SELECT slug FROM reports WHERE status = 'completed' AND NOT hidden ORDER BY completed_at DESC LIMIT 1" 2>/dev/null || true)"
+static=/static/css/app.css
 if ((${#routes[@]} == 0)); then
-    routes=(/ /healthz /library "/library?q=${query// /+}" /static/css/app.css)
+    routes=(/ /healthz /library "/library?q=${query// /+}")
     [[ -n "$slug" ]] && routes+=("/r/$slug" "/r/$slug.md")
 fi
+measured=("$static")
+for route in "${routes[@]}"; do [[ "$route" == "$static" ]] || measured+=("$route"); done
+routes=("${measured[@]}")
 
 # Resident memory of the supervisor and every worker, in MiB.
 worker_rss() {
@@ -56,10 +65,15 @@ out="bench/results/pages-$(date -u +%Y%m%dT%H%M%SZ).txt"
     echo "wrk -t$threads -c$connections -d$duration over HTTPS through nginx; workers ${MARKETLENS_WORKERS} x ${MARKETLENS_THREADS:-32} threads"
     echo "idle worker RSS: $(worker_rss)"
     echo
-    printf '%-44s %12s %10s %10s %8s %12s\n' route 'requests/s' p50 p99 errors 'worker RSS'
-    printf '%-44s %12s %10s %10s %8s %12s\n' -------------------------------------------- ------------ ---------- ---------- -------- ------------
+    printf '%-44s %12s %10s %10s %10s %8s %8s %12s\n' route 'requests/s' 'vs static' p50 p99 p99/p50 errors 'worker RSS'
+    printf '%-44s %12s %10s %10s %10s %8s %8s %12s\n' -------------------------------------------- ------------ \
+        ---------- ---------- ---------- -------- -------- ------------
 } | tee "$out"
 
+# wrk's latency ("850.00us", "1.23ms", "2.00s") in milliseconds.
+millis() { awk '{v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/) v *= 1000; print v}' <<<"$1"; }
+
+static_rps=""
 for route in "${routes[@]}"; do
     code="$(curl -ks -o /dev/null -w '%{http_code}' --max-time 10 "$base$route" || true)"
     if [[ "$code" != 200 ]]; then
@@ -74,7 +88,13 @@ for route in "${routes[@]}"; do
     non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$result")"
     sockerr="$(awk -F'[ ,]+' '/Socket errors:/ {print $4+$6+$8+$10}' <<<"$result")"
     errors=$(( ${non2xx:-0} + ${sockerr:-0} ))
-    printf '%-44s %12s %10s %10s %8s %12s\n' "$route" "${rps:-?}" "${p50:-?}" "${p99:-?}" "$errors" "$(worker_rss)" | tee -a "$out"
+    [[ "$route" == "$static" ]] && static_rps="$rps"
+    share="?" ratio="?"
+    [[ -n "$static_rps" && -n "$rps" ]] && share="$(awk -v a="$rps" -v b="$static_rps" 'BEGIN {printf "%.0f %%", 100 * a / b}')"
+    [[ -n "$p50" && -n "$p99" ]] \
+        && ratio="$(awk -v a="$(millis "$p99")" -v b="$(millis "$p50")" 'BEGIN {if (b > 0) printf "%.1fx", a / b}')"
+    printf '%-44s %12s %10s %10s %10s %8s %8s %12s\n' "$route" "${rps:-?}" "$share" "${p50:-?}" "${p99:-?}" "$ratio" \
+        "$errors" "$(worker_rss)" | tee -a "$out"
 done
 echo
 log "results kept in $out"

@@ -9,7 +9,7 @@ Placeholders are ${UPPER_CASE}; an unknown one is an error. Optional environment
 REAL_IP_FROM (trusted proxy addresses/CIDRs, comma or space separated; none by default),
 STATIC_MAX_AGE (3600), HSTS_MAX_AGE (31536000), CLIENT_MAX_BODY_SIZE (1m),
 SSE_READ_TIMEOUT (1h), NGINX_WORKER_PROCESSES (auto), NGINX_WORKER_CONNECTIONS (4096),
-NGINX_RLIMIT_NOFILE (16384).
+NGINX_RLIMIT_NOFILE (16384), PAGE_CACHE_MAX_SIZE (256m; the page cache lives in DIR/cache/pages).
 """
 import argparse
 import os
@@ -104,6 +104,7 @@ def main() -> int:
         "STATIC_MAX_AGE": env.get("STATIC_MAX_AGE", "3600"),
         "HSTS_MAX_AGE": env.get("HSTS_MAX_AGE", "31536000"),
         "SSE_READ_TIMEOUT": env.get("SSE_READ_TIMEOUT", "1h"),
+        "PAGE_CACHE_MAX_SIZE": env.get("PAGE_CACHE_MAX_SIZE", "256m"),
         "REAL_IP": real_ip,
         "UPSTREAM_SERVERS": upstream,
         "HTTP_LISTEN": listen_lines(addresses, args.http_port, tls=False, http2_in_listen=False),
@@ -118,11 +119,13 @@ def main() -> int:
     (prefix / "snippets").mkdir(parents=True, exist_ok=True)
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+    (prefix / "cache" / "pages").mkdir(parents=True, exist_ok=True)
     if args.user:
-        # The worker user writes request bodies and buffered responses here.
-        shutil.chown(prefix / "tmp", user=args.user)
-        for sub in (prefix / "tmp").iterdir():
-            shutil.chown(sub, user=args.user)
+        # The worker user writes request bodies, buffered responses and cached pages here.
+        for top in ("tmp", "cache"):
+            shutil.chown(prefix / top, user=args.user)
+            for sub in (prefix / top).iterdir():
+                shutil.chown(sub, user=args.user)
     for template in sorted(templates.glob("*.template")):
         name = template.name.removesuffix(".template")
         target = prefix / name if name == "nginx.conf" else prefix / "snippets" / name

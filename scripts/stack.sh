@@ -459,6 +459,10 @@ cmd_status() {
         printf '  %-14s %s\n' "/$name" "${code:-no answer}"
     done
     echo "  logs           $MARKETLENS_LOG_DIR"
+    if [[ -f "$MARKETLENS_LOG_DIR/nginx-access.log" ]]; then
+        echo "  page cache (last 10,000 requests; scripts/cache-stats.py):"
+        python3 "$ML_ROOT/scripts/cache-stats.py" --last 10000 "$MARKETLENS_LOG_DIR/nginx-access.log" | sed 's/^/    /' || true
+    fi
     ((up == total)) && return 0
     ((up == 0)) && return 3
     return 1

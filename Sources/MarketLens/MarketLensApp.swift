@@ -15,8 +15,8 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let reportRenderCache = ReportRenderCache()
     /// Short-lived library counts and region lists of this process (the reader's `/library`).
     public let libraryCache = LibraryCache()
-    /// The home page's lists of reports in progress and newest reports, at most 2 s old.
-    let homeLists = RefreshingCache<ReportLists>(ttl: .seconds(2))
+    /// The home page's lists of reports in progress and newest reports, kept until the end of the second.
+    let homeLists = RefreshingCache<ReportLists>()
     /// The process's live fan-out: one listener for every open event stream (see `RelayHub`).
     public let relayHub: RelayHub
     /// The process's console event relays: one thread and one libcurl multi handle for all of them.
@@ -73,11 +73,14 @@ final class RequestThread: RequestHandler {
 
     func handle(_ request: Request) -> Response {
         let started = ContinuousClock.now
+        let startedAt = Date()
         app.metrics.begin()
         var response = app.router.respond(to: request, context: context, errors: app.errors)
         if response.headers["Cache-Control"] == nil {
             response.headers["Cache-Control"] = "no-store"
         }
+        response.headers["X-Accel-Expires"] = SharedCacheExpiry.header(
+            for: response, request: request, started: startedAt)
         if !request.requestID.isEmpty { response.headers["X-Request-Id"] = request.requestID }
         let elapsed = started.duration(to: .now)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

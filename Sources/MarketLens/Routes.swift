@@ -5,6 +5,7 @@ enum Routes {
     static func make() -> Router<RequestContext> {
         var router = Router<RequestContext>()
         router.get("/", HomeController.show)
+        router.get("/csrf-token", HomeController.csrfToken)
         router.get("/healthz", HealthController.live)
         router.get("/readyz", HealthController.ready)
         router.get("/metrics", MetricsController.show)

@@ -39,11 +39,14 @@ public struct CSRF: Sendable {
         self.secure = secure
     }
 
+    /// The token in the request's cookie if it is well-formed; nil (and nothing made) otherwise.
+    public func existingToken(in request: Request) -> String? {
+        request.cookies[cookieName].flatMap { Self.isWellFormed($0) ? $0 : nil }
+    }
+
     /// The request's token if its cookie holds a well-formed one, otherwise a fresh token with its cookie.
     public func token(for request: Request) -> Token {
-        if let existing = request.cookies[cookieName], Self.isWellFormed(existing) {
-            return Token(value: existing, setCookie: nil)
-        }
+        if let existing = existingToken(in: request) { return Token(value: existing, setCookie: nil) }
         let fresh = Self.generate()
         let cookie = SetCookie(name: cookieName, value: fresh, maxAge: maxAge, secure: secure)
         return Token(value: fresh, setCookie: cookie.headerValue)

@@ -35,7 +35,19 @@ import Web
         let response = try Self.handler().handle(Request(method: "GET", path: "/"))
         #expect(response.status == 200)
         #expect(Self.body(response).contains(#"action="/reports""#))
-        #expect(response.headers.values("Set-Cookie").contains { $0.contains("csrf_token") })
+        // The same page for every visitor without a cookie: no token made, no cookie set, shareable by nginx.
+        #expect(Self.body(response).contains(#"name="csrf_token" value="""#))
+        #expect(response.headers.values("Set-Cookie").isEmpty)
+        #expect(response.headers["X-Accel-Expires"]?.hasPrefix("@") == true)
+    }
+
+    @Test func aVisitorWithTheCSRFCookieGetsItsTokenInAPersonalPage() throws {
+        let token = String(repeating: "A", count: 43)
+        let response = try Self.handler().handle(
+            Request(method: "GET", path: "/", headers: ["Cookie": "__Host-csrf_token=\(token)"]))
+        #expect(Self.body(response).contains(#"name="csrf_token" value="\#(token)""#))
+        #expect(response.headers["Cache-Control"] == "no-store")
+        #expect(response.headers["X-Accel-Expires"] == "0")
     }
 
     @Test func readinessSaysWhyAndLivenessStaysUp() throws {

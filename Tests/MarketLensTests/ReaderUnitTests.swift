@@ -219,7 +219,7 @@ import Web
     }
 
     @Test func libraryPagesAreReusedOnlyWhileFresh() throws {
-        let cache = LibraryCache(ttl: .milliseconds(50), pageTTL: .milliseconds(50))
+        let cache = LibraryCache(expiry: .after(.milliseconds(50)))
         var renders = 0
         let render = { () -> String in renders += 1; return "page \(renders)" }
         #expect(cache.page(key: "q=a", render: render) == "page 1")

@@ -3,13 +3,14 @@ import Foundation
 import Testing
 
 @Suite struct RefreshingCacheTests {
-    @Test func anExpiredValueIsRecomputedOnceWhileOthersGetTheOldOne() throws {
-        let cache = RefreshingCache<Int>(ttl: .milliseconds(30))
+    @Test func anExpiredValueIsRecomputedOnceWhileOthersWaitForTheNewOne() throws {
+        let cache = RefreshingCache<Int>(expiry: .after(.milliseconds(30)))
         #expect(cache.value(key: "k") { 1 } == 1)
         Thread.sleep(forTimeInterval: 0.05)
         let computing = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let refreshed = Mutex2<Int?>(nil)
+        let waited = Mutex2<Int?>(nil)
         let refresher = Thread {
             let value = cache.value(key: "k") {
                 computing.signal()
@@ -20,16 +21,28 @@ import Testing
         }
         refresher.start()
         computing.wait()
-        var alsoComputed = false
-        #expect(cache.value(key: "k") { alsoComputed = true; return 3 } == 1)
-        #expect(!alsoComputed)
+        // A second request during the refresh never gets the expired 1: it waits for the refresh's 2.
+        let other = Thread {
+            let value = cache.value(key: "k") { 3 }
+            waited.mutate { $0 = value }
+        }
+        other.start()
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(waited.value == nil)
         release.signal()
-        #expect(LiveHarness.waitUntil(timeout: 5) { refreshed.value == 2 })
-        #expect(cache.value(key: "k") { 4 } == 2)
+        #expect(LiveHarness.waitUntil(timeout: 5) { refreshed.value == 2 && waited.value == 2 })
+    }
+
+    @Test func valuesExpireAtTheEndOfTheSecondTheirComputationStarted() {
+        let started = Date(timeIntervalSince1970: 1_700_000_000.75)
+        #expect(CacheExpiry.endOfSecond.expiration(started: started) == Date(timeIntervalSince1970: 1_700_000_001))
+        let whole = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(CacheExpiry.endOfSecond.expiration(started: whole) == Date(timeIntervalSince1970: 1_700_000_001))
+        #expect(CacheExpiry.after(.milliseconds(500)).expiration(started: whole) == whole.addingTimeInterval(0.5))
     }
 
     @Test func requestsForAKeyBeingComputedForTheFirstTimeWaitForThatResult() throws {
-        let cache = RefreshingCache<Int>(ttl: .seconds(60))
+        let cache = RefreshingCache<Int>(expiry: .after(.seconds(60)))
         let computing = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let computations = Mutex2(0)
@@ -58,7 +71,7 @@ import Testing
 
     @Test func aFailedRefreshLetsTheNextRequestTryAgain() {
         struct Down: Error {}
-        let cache = RefreshingCache<Int>(ttl: .milliseconds(10))
+        let cache = RefreshingCache<Int>(expiry: .after(.milliseconds(10)))
         #expect(cache.value(key: "k") { 1 } == 1)
         Thread.sleep(forTimeInterval: 0.03)
         #expect(throws: Down.self) { try cache.value(key: "k") { throw Down() } }
@@ -66,7 +79,7 @@ import Testing
     }
 
     @Test func valuesPastTheCostBoundAreDropped() {
-        let cache = RefreshingCache<String>(ttl: .seconds(60), maxCost: 10) { $0.count }
+        let cache = RefreshingCache<String>(expiry: .after(.seconds(60)), maxCost: 10) { $0.count }
         #expect(cache.value(key: "a") { "aaaaaa" } == "aaaaaa")
         #expect(cache.value(key: "b") { "bbbbbb" } == "bbbbbb")
         // Keeping both would cost 12: the cache started over with b only.

@@ -118,11 +118,12 @@ class Visitor:
         return curl(url(path), "-b", self.jar, "-c", self.jar, *args)
 
     def csrf_token(self) -> str:
-        home = self.get("/")
-        assert home.status == 200
-        match = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
-        assert match, "the form has no csrf_token field"
-        return match.group(1)
+        """The token the research form's script fetches (GET /csrf-token, which sets the cookie in the jar)."""
+        reply = self.get("/csrf-token")
+        assert reply.status == 200, reply.status
+        token = json.loads(reply.text)["csrf_token"]
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token), token
+        return token
 
     def post_form(self, fields: dict[str, str], token: str | None = "fetch", path: str = "/reports") -> Reply:
         if token == "fetch":

@@ -83,3 +83,17 @@ def test_real_ip_only_from_configured_proxies(tmp_path, monkeypatch):
     monkeypatch.setenv("REAL_IP_FROM", "10.0.0.0/8, 192.0.2.7")
     conf = render(tmp_path / "proxied")
     assert "set_real_ip_from 10.0.0.0/8;" in conf and "set_real_ip_from 192.0.2.7;" in conf
+
+
+def test_the_page_cache_lives_in_the_run_dir_and_covers_only_the_listed_pages(tmp_path):
+    conf = render(tmp_path)
+    assert f"fastcgi_cache_path {tmp_path}/nginx/cache/pages " in conf
+    assert (tmp_path / "nginx/cache/pages").is_dir()
+    cached = [head for head in re.findall(r"\n        location ([^{]+)\{", conf)
+              if "page_cache.conf" in location(conf, f"location {head}{{")]
+    assert [c.strip() for c in cached] == ["= /", "= /library", r"~ ^/r/[^/]+$", r"~ ^/(api/v1/)?openapi\.(json|yaml)$"]
+    snippet = (tmp_path / "nginx/snippets/page_cache.conf").read_text()
+    assert "fastcgi_cache_bypass $page_cache_skip;" in snippet
+    assert "fastcgi_no_cache $page_cache_skip $page_cache_refused;" in snippet
+    assert "fastcgi_cache_use_stale updating;" in snippet and "background_update" not in snippet.replace(
+        "No background update", "")

@@ -11,6 +11,7 @@ import re
 import shutil
 import stat
 import subprocess
+import time
 import urllib.parse
 import uuid
 
@@ -54,7 +55,11 @@ def test_a_hidden_report_is_404_on_its_page_stream_and_api(stack):
     assert curl(url(f"/reports/{running_id}")).status == 200
     assert curl(url(f"/r/{done['slug']}")).status == 200
     psql("UPDATE reports SET hidden = true WHERE public_id IN (:'a', :'b');", a=running_id, b=done["id"])
+    hidden_at = time.monotonic()
     for path in paths:
+        if path.startswith("/r/"):
+            # nginx's page cache may keep the public page until the end of its second (issue 17): at most 1 s.
+            time.sleep(max(0.0, hidden_at + 1.0 - time.monotonic()))
         reply = curl(url(path), "--max-time", "5")
         assert reply.status == 404, (path, reply.status, reply.text[:200])
         assert "Quillwork" not in reply.text and "Cold-chain" not in reply.text, path

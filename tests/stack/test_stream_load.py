@@ -183,8 +183,10 @@ def test_a_database_restart_is_invisible_to_visitors(stack):
             while not stop.is_set():
                 replies = [curl(stack + path, timeout=20) for path in ("/", "/library", f"/research/batch/{batch}")]
                 if creator and created < 2:
-                    home = visitor.get("/")
-                    token = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
+                    # The form's token, as its script fetches it (the cached home page carries none).
+                    issued = visitor.get("/csrf-token")
+                    replies.append(issued)
+                    token = re.search(r'"csrf_token"\s*:\s*"([^"]+)"', issued.text) if issued.status == 200 else None
                     if token:
                         created += 1
                         replies.append(visitor.post_form(

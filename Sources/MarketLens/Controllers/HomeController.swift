@@ -17,18 +17,38 @@ struct HomeForm {
 }
 
 /// `GET /`: the research form, the reports in progress and the newest public reports. `POST /reports` shows the
-/// same page again (422, 429, 503) through `page(_:_:form:status:headers:)`.
+/// same page again (403, 422, 429, 503) through `page(_:_:form:status:headers:)`.
+///
+/// `GET /` makes no CSRF token: for a visitor without the CSRF cookie it is the same page for everyone, public
+/// and cached by nginx for up to a second. The form's script fetches a token from `GET /csrf-token` when the
+/// form is first used; without JavaScript the first post is answered with the form again, the visitor's input
+/// kept and a token made (`ReportCreationController.createFromForm`). A visitor who already holds the cookie
+/// gets its token in the page, which is then personal (`no-store`; nginx never caches requests with cookies).
 enum HomeController {
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
-        try page(request, context, form: HomeForm())
+        guard let existing = CSRF.standard.existingToken(in: request) else {
+            return try page(request, context, form: HomeForm(), token: CSRF.Token(value: "", setCookie: nil))
+                .cacheControl(.publicMaxAge(0))
+        }
+        return try page(request, context, form: HomeForm(), token: CSRF.Token(value: existing, setCookie: nil))
+    }
+
+    /// `GET /csrf-token`: `{"csrf_token": …}` for the research form's script, with the cookie when the visitor
+    /// has none yet. Never cached (`no-store`, and it sets a cookie).
+    @Sendable static func csrfToken(_ request: Request, _ context: RequestContext) throws -> Response {
+        let token = CSRF.standard.token(for: request)
+        var response = try Response.json(["csrf_token": token.value]).cacheControl(.noStore)
+        if let cookie = token.setCookie { response.headers.add("Set-Cookie", cookie) }
+        return response
     }
 
     /// The home page with `form` filled in, answered with `status` and extra `headers` (such as `Retry-After`).
+    /// Its form carries `token` (by default the visitor's, made with its cookie when missing).
     static func page(
         _ request: Request, _ context: RequestContext, form: HomeForm, status: Int = 200,
-        headers: [String: String] = [:]
+        headers: [String: String] = [:], token: CSRF.Token? = nil
     ) throws -> Response {
-        let token = CSRF.standard.token(for: request)
+        let token = token ?? CSRF.standard.token(for: request)
         var page: [String: Any] = [
             "title": form.fields.isEmpty && form.error == nil ? "New market research report" : "Check your request",
             "description": "Request a cited market-research report on any industry.",
@@ -46,8 +66,9 @@ enum HomeController {
     }
 }
 
-/// The short report lists of the home page, kept for 2 s per process (`MarketLensApp.homeLists`). A database
-/// outage leaves them empty instead of failing the page: the form must stay usable even when the library is not.
+/// The short report lists of the home page, kept per process until the end of the second
+/// (`MarketLensApp.homeLists`). A database outage leaves them empty instead of failing the page: the form must
+/// stay usable even when the library is not.
 struct ReportLists: Sendable {
     var inProgress: [[String: String]] = []
     var latest: [[String: String]] = []

@@ -8,10 +8,17 @@ enum ReportCreationController {
     /// The form post: CSRF, local checks, offer, limits, Chat check, create; 303 to the new report's page.
     @Sendable static func createFromForm(_ request: Request, _ context: RequestContext) throws -> Response {
         let form = try request.form()
-        try CSRF.standard.verify(request, formToken: form[CSRF.standard.formField])
         let validation = ResearchRequestValidator.validate(ResearchRequestInput(
             industry: form["industry"], region: form["region"], focus: form["focus"], email: form["email"],
             visibility: form["visibility"]))
+        do {
+            try CSRF.standard.verify(request, formToken: form[CSRF.standard.formField])
+        } catch {
+            // The cached home page has no token: without JavaScript the first post lands here. Show the form
+            // again with the visitor's input and a token (and its cookie), so sending it again works.
+            return try HomeController.page(
+                request, context, form: HomeForm(values: validation.values, error: resubmitMessage), status: 403)
+        }
         guard let research = validation.request else {
             return try HomeController.page(
                 request, context,
@@ -141,6 +148,10 @@ enum ReportCreationController {
             return error
         }
     }
+
+    /// Shown with the form again when a post came without a valid CSRF token (see `createFromForm`).
+    static let resubmitMessage =
+        "Nothing was sent yet: to protect you from forged requests, please check your request and submit it again."
 
     static func with(_ form: HomeForm, error: String) -> HomeForm {
         var copy = form

@@ -1,18 +1,22 @@
-/// Library answers that are costly to compute on every request and may be a few seconds old: the result count
+/// Library answers that are costly to compute on every request and may be up to a second old: the result count
 /// of a filter set, the list of regions, and whole rendered library pages (a micro-cache: a popular page is
-/// rendered once per `pageTTL` per process instead of once per request). A new or hidden report shows in the
-/// list within about `pageTTL`; counts and a new region within about `ttl`.
+/// rendered at most once per second per process instead of once per request). They expire with nginx's copy of
+/// the page (`CacheExpiry.endOfSecond`), so a new or hidden report shows in the list, its count and
+/// its region within a second.
 public final class LibraryCache: Sendable {
     private let pages: RefreshingCache<String>
     private let counts: RefreshingCache<Int>
     private let regionList: RefreshingCache<[String]>
 
-    /// A cache whose counts and regions live `ttl` (default 10 seconds) and pages `pageTTL` (default 5 seconds);
-    /// at most 16 MiB of pages and 2,000 counts are kept.
-    public init(ttl: Duration = .seconds(10), pageTTL: Duration = .seconds(5)) {
-        pages = RefreshingCache(ttl: pageTTL, maxCost: 16 << 20) { $0.utf8.count }
-        counts = RefreshingCache(ttl: ttl, maxCost: 2_000)
-        regionList = RefreshingCache(ttl: ttl)
+    /// A cache whose values live until the end of the current second; at most 16 MiB of pages and 2,000 counts
+    /// are kept.
+    public convenience init() { self.init(expiry: .endOfSecond) }
+
+    /// A cache whose values live as `expiry` says (tests use a fixed time).
+    init(expiry: CacheExpiry) {
+        pages = RefreshingCache(expiry: expiry, maxCost: 16 << 20) { $0.utf8.count }
+        counts = RefreshingCache(expiry: expiry, maxCost: 2_000)
+        regionList = RefreshingCache(expiry: expiry)
     }
 
     /// The rendered page for `key` (see `RefreshingCache.value(key:compute:)`).

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Hit ratios of nginx's page cache, read from nginx's access log (its `cache=` field, see nginx.conf).
+
+  cache-stats.py [LOG ...]      default: $MARKETLENS_LOG_DIR/nginx-access.log, else .run/logs/nginx-access.log
+  cache-stats.py --last N       only the last N requests of each log
+
+Prints one line per cached route (/, /library, /r/{slug}, /r/{slug}.md, the OpenAPI document) with how many
+requests were HIT, UPDATING or STALE (answered from the cache), MISS or EXPIRED (computed by a worker and
+stored), BYPASS (a cookie, an Authorization header or a POST) and the hit ratio (from the cache / all).
+Rotated logs can be passed as further arguments (plain text only).
+"""
+import argparse
+import os
+import re
+import sys
+from collections import Counter, defaultdict, deque
+from pathlib import Path
+
+LINE = re.compile(r'"(?:[A-Z]+) (?P<path>\S+) [^"]*" \d{3} .*? cache=(?P<cache>[A-Z-]+) ')
+VERDICTS = ("HIT", "UPDATING", "STALE", "MISS", "EXPIRED", "BYPASS")
+FROM_CACHE = ("HIT", "UPDATING", "STALE")
+
+
+def route(path: str) -> str | None:
+    bare = path.split("?", 1)[0]
+    if bare == "/":
+        return "/"
+    if bare == "/library":
+        return "/library" if bare == path else "/library?…"
+    if re.fullmatch(r"/r/[^/]+\.md", bare):
+        return "/r/{slug}.md"
+    if re.fullmatch(r"/r/[^/]+", bare):
+        return "/r/{slug}"
+    if re.fullmatch(r"/(api/v1/)?openapi\.(json|yaml)", bare):
+        return bare
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("logs", nargs="*", type=Path)
+    parser.add_argument("--last", type=int, help="only the last N lines of each log")
+    args = parser.parse_args()
+    logs = args.logs or [Path(os.environ.get("MARKETLENS_LOG_DIR", ".run/logs")) / "nginx-access.log"]
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for log in logs:
+        if not log.exists():
+            sys.exit(f"cache-stats: no access log at {log}")
+        with log.open(errors="replace") as lines:
+            for line in deque(lines, maxlen=args.last) if args.last else lines:
+                match = LINE.search(line)
+                name = match and route(match["path"])
+                if name and match["cache"] != "-":
+                    counts[name][match["cache"]] += 1
+    print(f"{'route':<16} {'requests':>9} " + " ".join(f"{v:>8}" for v in VERDICTS) + f" {'hit ratio':>9}")
+    for name in sorted(counts):
+        seen = counts[name]
+        total = sum(seen.values())
+        hits = sum(seen[v] for v in FROM_CACHE)
+        print(f"{name:<16} {total:>9} " + " ".join(f"{seen[v]:>8}" for v in VERDICTS) + f" {hits / total:>9.1%}")
+    if not counts:
+        print("(no requests for cached routes in the log)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
