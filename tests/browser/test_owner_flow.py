@@ -14,12 +14,13 @@ from .cdp import Browser
 
 
 def submit_research(browser: Browser, base: str, industry: str, email: str) -> str:
-    """Fills the home page's form as a person would; returns the new report's id (from the live page)."""
+    """Fills the home page's form and clicks its button as a person would (the form's script fetches the CSRF
+    token on submit: the cached home page carries none); returns the new report's id (from the live page)."""
     browser.navigate(f"{base}/")
     browser.evaluate(f"""(() => {{
         document.getElementById('industry').value = {json.dumps(industry)};
         document.getElementById('email').value = {json.dumps(email)};
-        document.querySelector('form.research-form').submit();
+        document.querySelector('form.research-form button[type=submit]').click();
     }})()""")
     browser.wait_for("location.pathname.startsWith('/reports/') && document.readyState === 'complete'", 60)
     return browser.evaluate("location.pathname.split('/')[2]")
