@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SUBNET = "10.231.0"
 CLONE_NEWNET = 0x40000000
+CLIENT_ADDRESSES = 64
 
 
 def sh(*args: str, check: bool = True, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -75,6 +76,10 @@ class Cluster:
             self.exec_in(host, "ip", "addr", "add", f"{self.address[host]}/24", "dev", inside)
             self.exec_in(host, "ip", "link", "set", inside, "up")
             self.exec_in("br", "ip", "link", "set", self.link(host), "master", "br0", "up")
+        # The browsers come from many addresses, as real ones do (per-client limits count addresses).
+        for i in range(CLIENT_ADDRESSES):
+            self.exec_in("client", "ip", "addr", "add", f"{SUBNET}.{100 + i}/24", "dev", "eth0")
+        self.client_addresses = [f"{SUBNET}.{100 + i}" for i in range(CLIENT_ADDRESSES)]
 
     def cut(self, host: str) -> None:
         self.exec_in("br", "ip", "link", "set", self.link(host), "down")
@@ -108,7 +113,7 @@ class Cluster:
 
     def kill_host(self, host: str) -> int:
         """kill -9 of every process on the host (they are all this cluster's)."""
-        victims = self.pids(host)
+        victims = [pid for pid in self.pids(host) if pid != os.getpid()]  # the soak itself runs on `client`
         for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -236,6 +241,9 @@ class Cluster:
                 time.sleep(0.2)
         for host in reversed(self.made):
             sh("ip", "netns", "del", self.ns(host), check=False)
+        left = [n for n in sh("ip", "netns", "list", check=False).stdout.split() if n.startswith(self.tag + "-")]
+        if left:
+            raise RuntimeError(f"network namespaces left behind: {', '.join(left)}")
         if os.environ.get("SOAK_KEEP_DIR") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
         else:

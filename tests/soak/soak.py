@@ -57,11 +57,13 @@ class HTTP:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
 
-    def __init__(self, host: str, timeout: float = 20) -> None:
-        self.host, self.timeout = host, timeout
+    def __init__(self, host: str, sources: list[str], timeout: float = 20) -> None:
+        self.host, self.sources, self.timeout = host, sources, timeout
 
     def connect(self) -> http.client.HTTPSConnection:
-        return http.client.HTTPSConnection(self.host, 443, context=self.context, timeout=self.timeout)
+        """A connection from one of the client host's addresses (a browser among many)."""
+        return http.client.HTTPSConnection(self.host, 443, context=self.context, timeout=self.timeout,
+                                           source_address=(random.choice(self.sources), 0))
 
 
 @dataclass
@@ -213,7 +215,7 @@ class Batch:
 class Soak:
     def __init__(self, args, cluster: Cluster) -> None:
         self.args, self.cluster = args, cluster
-        self.client = HTTP(cluster.address["lb"])
+        self.client = HTTP(cluster.address["lb"], cluster.client_addresses)
         self.stats = Stats()
         self.rng = random.Random(args.seed)
         self.reports: list[Report] = []
@@ -226,6 +228,7 @@ class Soak:
         self.restored_at: float | None = None
         self.db_outage = 0.0
         self.kills: list[float] = []
+        self.db_window = (-1.0, -1.0)
         self.stop = threading.Event()
         self.fault_lock = threading.Lock()
 
@@ -358,7 +361,9 @@ class Soak:
 
     def fault_database(self) -> None:
         log("restarting PostgreSQL")
+        started = now()
         self.db_outage = self.cluster.restart_db()
+        self.db_window = (started, now() + 1)
         self.faults["PostgreSQL restart"] += 1
         log(f"PostgreSQL back after {self.db_outage:.1f}s")
 
@@ -490,7 +495,11 @@ class Soak:
         # host's nginx (which cannot know whether a POST took effect, so it does not retry it elsewhere).
         on_killed = [a for a in bad if a not in inside and a.status == 502
                      and any(0 <= a.at - k <= 2.5 for k in self.kills)]
-        outside = [a for a in bad if a not in inside and a not in on_killed]
+        # A statement that was running when PostgreSQL stopped fails (500): whether it took effect is unknown, so
+        # it is not retried. Requests that arrive during the restart wait for the database instead.
+        on_restart = [a for a in bad if a not in inside and a not in on_killed and a.status == 500
+                      and self.db_window[0] <= a.at <= self.db_window[1]]
+        outside = [a for a in bad if a not in inside and a not in on_killed and a not in on_restart]
         front_failover = max((a.at - removal_at for a in inside), default=0.0) if window else 0.0
         for a in outside[:10]:
             problems.append(f"{a.status or 'no answer'} at {a.at:.1f}s: {a.what}")
@@ -499,7 +508,8 @@ class Soak:
         for failure in self.create_failures:
             in_window = window and window[0] <= failure.at <= window[1]
             on_killed_worker = failure.status == 502 and any(0 <= failure.at - k <= 2.5 for k in self.kills)
-            if not in_window and not on_killed_worker:
+            on_db_restart = failure.status == 500 and self.db_window[0] <= failure.at <= self.db_window[1]
+            if not in_window and not on_killed_worker and not on_db_restart:
                 problems.append(f"create failed at {failure.at:.1f}s ({failure.status}): {failure.what}")
         if lost or duplicated or reordered:
             problems.append(f"events: {lost} lost, {duplicated} duplicated, {reordered} reordered")
@@ -526,6 +536,7 @@ class Soak:
             ("5xx or no answer: in host-removal window", len(inside)),
             *((f"  {what}: {status or 'no answer'}", n) for (what, status), n in sorted(Counter((a.what, a.status) for a in inside).items())),
             ("502 for a request on a worker being killed", len(on_killed)),
+            ("500 for a statement running as PostgreSQL stopped", len(on_restart)),
             ("5xx or no answer: elsewhere", len(outside)),
             *((f"fault: {k}", v) for k, v in sorted(self.faults.items())),
             ("PostgreSQL outage (s)", f"{self.db_outage:.1f}"),
