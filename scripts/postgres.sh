@@ -168,8 +168,8 @@ write_hba() {
 # TYPE  DATABASE  USER  ADDRESS        METHOD
 local   all       all                  scram-sha-256
 host    all       all   127.0.0.1/32   scram-sha-256"
-    local net
-    for net in ${POSTGRES_ALLOW_NETWORKS//,/ }; do
+    local net allowed="${POSTGRES_ALLOW_NETWORKS:-}"
+    for net in ${allowed//,/ }; do
         [[ $net =~ ^[0-9a-fA-F.:]+/[0-9]+$ ]] || die "POSTGRES_ALLOW_NETWORKS: not a CIDR: $net"
         wanted+=$'\n'"host    all       all   $net   scram-sha-256"
     done
