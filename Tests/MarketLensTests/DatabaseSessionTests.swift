@@ -14,10 +14,10 @@ struct DatabaseSessionTests {
         let session = DatabaseSession(url: url)
         let first = try session.withConnection { try $0.queryFirst("SELECT pg_backend_pid() AS pid")?.int("pid") }
         let admin = try Connection(url: url)
-        _ = try admin.query("SELECT pg_terminate_backend(\(first ?? 0))")
+        _ = try admin.query("SELECT pg_terminate_backend(\(first ?? 0)::int)")
         // Wait until the server has closed it (termination is asynchronous).
         for _ in 0..<100 {
-            let n = try admin.queryFirst("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = \(first ?? 0)")
+            let n = try admin.queryFirst("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = \(first ?? 0)::int")
             if try n?.int("n") == 0 { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
