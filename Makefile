@@ -1,7 +1,7 @@
 # Marketlens: `make run` to use it, `make test` to check it. See README.md.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run test up down status bench build clean
+.PHONY: help run test soak up down status bench build clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -11,6 +11,9 @@ run: ## install, build, start everything and stay in the foreground (Ctrl-C stop
 
 test: ## every test on a throw-away stack (free ports, temporary data), removed afterwards
 	@scripts/test.sh
+
+soak: ## multi-host soak (network namespaces, root): every fault at once for SOAK_DURATION s (600), prints a table
+	@scripts/soak.sh
 
 up: ## start the stack in the background and print its URL
 	@scripts/stack.sh up

@@ -14,6 +14,10 @@
 # As root the server runs as the `postgres` OS user (PostgreSQL refuses root), so DATA_DIR's
 # parent directories must be traversable by that user.
 #
+# Environment (for a database host that application hosts reach over TCP, e.g. the soak's cluster or
+# docs/deploy.md): POSTGRES_LISTEN_ADDRESSES (extra addresses to listen on beside 127.0.0.1, comma
+# separated) and POSTGRES_ALLOW_NETWORKS (CIDRs, space or comma separated, allowed in with a password).
+#
 # Authentication: every connection, local socket or 127.0.0.1, needs a password (scram-sha-256);
 # no local user is trusted. The `marketlens` role (owner of its database, CREATEDB for the test
 # databases, no superuser) has a random password in DATA_DIR.password; the superuser `postgres`,
@@ -115,7 +119,7 @@ write_settings() {
     local conf="$data_dir/marketlens.conf"
     {
         echo "# Written by scripts/postgres.sh on every start; edits are lost."
-        echo "listen_addresses = '127.0.0.1'"
+        echo "listen_addresses = '127.0.0.1${POSTGRES_LISTEN_ADDRESSES:+,$POSTGRES_LISTEN_ADDRESSES}'"
         echo "port = $port"
         echo "unix_socket_directories = '$socket_dir'"
         echo "max_connections = 200"
@@ -164,6 +168,11 @@ write_hba() {
 # TYPE  DATABASE  USER  ADDRESS        METHOD
 local   all       all                  scram-sha-256
 host    all       all   127.0.0.1/32   scram-sha-256"
+    local net allowed="${POSTGRES_ALLOW_NETWORKS:-}"
+    for net in ${allowed//,/ }; do
+        [[ $net =~ ^[0-9a-fA-F.:]+/[0-9]+$ ]] || die "POSTGRES_ALLOW_NETWORKS: not a CIDR: $net"
+        wanted+=$'\n'"host    all       all   $net   scram-sha-256"
+    done
     [[ -f $hba && "$(cat "$hba")" == "$wanted" ]] && return 0
     printf '%s\n' "$wanted" > "$hba.tmp"
     [[ $owner == "$(id -un)" ]] || chown "$owner:" "$hba.tmp"

@@ -17,7 +17,8 @@
 # PARALLEL_API_KEY (unset: start upstream-sim), UPSTREAM_SIM_TIME_SCALE, MARKETLENS_WORKERS (2),
 # MARKETLENS_THREADS (32), BASE_URL, LOG_LEVEL, LISTEN_ADDRESS (all), MARKETLENS_BIN / UPSTREAM_SIM_BIN
 # (prebuilt binaries: skip the build), MARKETLENS_BUILD_CONFIG (release, or debug in --test),
-# MARKETLENS_NGINX_USER (www-data when root), STOP_TIMEOUT (20 s).
+# MARKETLENS_NGINX_USER (www-data when root), STOP_TIMEOUT (20 s), MARKETLENS_DATA_DIR (.data/: the local
+# cluster and the TLS certificate; one per host when several hosts share a checkout, as in tests/soak).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ML_ROOT"
@@ -318,7 +319,7 @@ cmd_up() {
             MAX_BATCH_RUNS_PER_HOUR="${MAX_BATCH_RUNS_PER_HOUR:-100000}" \
             MARKETLENS_MAX_STREAMS_PER_CLIENT="${MARKETLENS_MAX_STREAMS_PER_CLIENT:-1000}"
     else
-        MARKETLENS_DATA_DIR="$ML_ROOT/.data"
+        MARKETLENS_DATA_DIR="${MARKETLENS_DATA_DIR:-$ML_ROOT/.data}"
         HTTPS_PORT="${HTTPS_PORT:-8443}" HTTP_PORT="${HTTP_PORT:-8080}" POSTGRES_PORT="${POSTGRES_PORT:-8432}"
         config="${MARKETLENS_BUILD_CONFIG:-release}"
     fi

@@ -7,10 +7,13 @@
 #      UPSTREAM_SIM_URL, UPSTREAM_SIM_RESEND_URL, MARKETLENS_BIN
 #   4. pytest (in .venv) over tests/stack and tests/browser with MARKETLENS_URL, MARKETLENS_HTTP_URL,
 #      MARKETLENS_RUN_DIR and the variables above; then tests/conformance with its own simulator
-#   5. stop and remove the stack whatever happened; print a summary; exit non-zero on any failure
+#   5. the short soak (tests/soak: two application hosts on network namespaces, every fault once, ~2-3 minutes;
+#      needs root, else reported as skipped; SOAK=0 skips it)
+#   6. stop and remove the stack whatever happened; print a summary; exit non-zero on any failure
 #
 # Environment: SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. "--filter WebTests"),
-# PYTEST_ARGS (extra pytest arguments), MARKETLENS_KEEP_RUN=1 (keep the run dir and its logs).
+# PYTEST_ARGS (extra pytest arguments), MARKETLENS_KEEP_RUN=1 (keep the run dir and its logs),
+# SOAK=0 (no short soak), SOAK_DURATION (120 s for the short soak).
 set -Eeuo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ML_ROOT"
@@ -152,4 +155,20 @@ pytest_env=(env)
 run_pytest tests/stack tests/browser
 pytest_env=(env -u UPSTREAM_SIM_URL -u UPSTREAM_SIM_RESEND_URL)
 run_pytest tests/conformance
+
+# The short soak builds its own cluster (it shares only the binaries with the stack above).
+if [[ "${SOAK:-1}" == 0 ]]; then
+    n_skipped=$((n_skipped + 1))
+elif ! is_root; then
+    warn "short soak skipped: it needs root (network namespaces)"
+    n_skipped=$((n_skipped + 1))
+else
+    log "short soak (tests/soak, two application hosts, every fault once)"
+    if .venv/bin/python tests/soak/soak.py --duration "${SOAK_DURATION:-120}" --app-hosts 2 --report-every 2 \
+        --viewers 3 --batch-every 20 --drain 90 2>&1 | tee "$RUN/soak.log"; then
+        record "soak (short)" passed; n_passed=$((n_passed + 1))
+    else
+        record "soak (short)" failed; n_failed=$((n_failed + 1))
+    fi
+fi
 ((failed == 0))

@@ -190,7 +190,9 @@ extension Simulator {
         }
         catch { reject(error, conn, singleRun: true); return }
         store(run)
-        simLog("created run \(run.id) processor=\(run.processor)")
+        // The metadata's report_id lets a soak count the runs each report created (tests/soak).
+        let reportID = body["metadata"]?["report_id"]?.stringValue ?? "-"
+        simLog("created run \(run.id) processor=\(run.processor) report_id=\(reportID)")
         if let f = (faults + runFaults).first(where: { $0.name == "create_timeout" }) {
             Thread.sleep(forTimeInterval: f.double("seconds", 60))
             if f.string("then", "respond") == "close" { conn.close(); return }

@@ -33,6 +33,24 @@ struct ReconnectTests {
         #expect(try victim.queryFirst("SELECT 1 AS one")?.int("one") == 1)
     }
 
+    @Test("an idle connection whose backend was terminated is known to be dead before it is used")
+    func idleDeathIsNoticed() throws {
+        let url = try TestDatabase.requireURL()
+        let victim = try Connection(url: url)
+        let admin = try Connection(url: url)
+        #expect(victim.isAlive)
+        #expect(admin.isAlive)
+        try terminate(victim, from: admin)
+        // The server's FATAL and its close arrive just after the backend is gone from pg_stat_activity.
+        var alive = true
+        for _ in 0..<100 where alive {
+            alive = victim.isAlive
+            if alive { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        #expect(!alive)
+        #expect(admin.isAlive)
+    }
+
     @Test("a listener notices the lost connection while waiting and listens again after reset()")
     func listenerRecovers() throws {
         let url = try TestDatabase.requireURL()
