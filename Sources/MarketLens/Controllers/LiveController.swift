@@ -5,8 +5,8 @@ import Web
 /// `GET /reports/{id}/events` (and `/api/v1/…`): the live event stream (product.md §8); `GET /reports/{id}`:
 /// the live progress page.
 enum LiveController {
-    /// The event stream. A report a visitor may not see (unknown or hidden: `ReportAccess`) is a JSON error
-    /// before any stream; when the process is at its stream cap or the database cannot be read in time, a 200
+    /// The event stream. A report a visitor may not see (`ReportAccess`: unknown or hidden 404, deleted 410) is a JSON
+    /// error before any stream; when the process is at its stream cap or the database cannot be read in time, a 200
     /// stream carrying only `retry:` (a browser's `EventSource` gives up for good on any other status, but
     /// retries after a clean end); when the client's address holds `MARKETLENS_MAX_STREAMS_PER_CLIENT` streams,
     /// the same for an SSE client, else 429.
