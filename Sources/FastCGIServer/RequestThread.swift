@@ -12,6 +12,8 @@ struct RequestThread {
     let maxBodyBytes: Int
     let shutdown: ShutdownSignal
     let logger: Logger
+    /// The level of the one line logged per request (`WorkerConfiguration.requestLogLevel`).
+    var requestLogLevel: Logger.Level = .debug
 
     func run() {
         guard let handler = makeHandler() else { return }
@@ -60,20 +62,25 @@ struct RequestThread {
         let params = slot.params
         var request = RequestMapping.request(from: params)
         let status: Int
+        var fields: [String: String] = [:]
         switch readBody(slot, params) {
         case .success(let body):
             request.body = body
-            status = ResponseWriter.write(handler.handle(request), to: slot, logger: logger, requestID: request.requestID)
+            let response = handler.handle(request)
+            fields = response.logFields
+            status = ResponseWriter.write(response, to: slot, logger: logger, requestID: request.requestID)
         case .failure(let rejection):
             status = rejection.status
             _ = ResponseWriter.write(rejection.response, to: slot, logger: logger, requestID: request.requestID)
         }
         let elapsed = start.duration(to: .now)
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        logger.debug("request", metadata: [
+        var metadata: Logger.Metadata = [
             "method": "\(request.method)", "path": "\(request.loggablePath)", "status": "\(status)",
-            "ms": "\(milliseconds)", "request_id": "\(request.requestID)",
-        ])
+            "duration_ms": "\(milliseconds)", "request_id": "\(request.requestID)",
+        ]
+        for (key, value) in fields { metadata[key] = "\(value)" }
+        logger.log(level: requestLogLevel, "request", metadata: metadata)
     }
 
     /// A request refused before the handler sees it.

@@ -65,7 +65,8 @@ public final class Worker: Sendable {
         let backgroundThreads = ThreadGroup()
         for index in 0..<max(1, configuration.threads) {
             let thread = RequestThread(index: index, listener: listener, factory: factory,
-                                       maxBodyBytes: configuration.maxBodyBytes, shutdown: shutdown, logger: logger)
+                                       maxBodyBytes: configuration.maxBodyBytes, shutdown: shutdown, logger: logger,
+                                       requestLogLevel: configuration.requestLogLevel)
             requestThreads.start(name: "request-\(index)") { thread.run() }
         }
         for (index, task) in configuration.backgroundTasks.enumerated() {

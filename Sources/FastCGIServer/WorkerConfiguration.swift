@@ -1,3 +1,5 @@
+public import Logging
+
 /// How one FastCGI worker process listens and serves.
 public struct WorkerConfiguration: Sendable {
     /// The unix socket path nginx connects to (a stale socket file is replaced; removed again on exit).
@@ -15,6 +17,9 @@ public struct WorkerConfiguration: Sendable {
     /// Long-lived threads started beside the request threads (e.g. the monitoring thread). Each runs on its
     /// own dedicated thread and must return soon after its `ShutdownSignal` is requested.
     public var backgroundTasks: [@Sendable (ShutdownSignal) -> Void]
+    /// The level of the one line logged per request (method, path, route, status, duration, request id):
+    /// `debug` by default (nginx's access log has every request); `info` when a log shipper wants them.
+    public var requestLogLevel: Logger.Level = .debug
 
     /// A configuration with production defaults.
     public init(

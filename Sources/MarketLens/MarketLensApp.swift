@@ -75,7 +75,11 @@ final class RequestThread: RequestHandler {
         let started = ContinuousClock.now
         let startedAt = Date()
         app.metrics.begin()
+        context.apiKey = nil
         var response = app.router.respond(to: request, context: context, errors: app.errors)
+        // The key's name (never the key) tells whose request it was; cleared so the next request starts anonymous.
+        if let key = context.apiKey { response.logFields["api_key"] = key.name }
+        context.apiKey = nil
         if response.headers["Cache-Control"] == nil {
             response.headers["Cache-Control"] = "no-store"
         }

@@ -17,7 +17,13 @@ enum CommandEnvironment {
             throw CommandFailure("configuration error: \(error)")
         }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        let json = configuration.logFormat == "json"
         LoggingSystem.bootstrap { name in
+            if json {
+                var handler = JSONLogHandler(label: name)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: name)
             handler.logLevel = level
             return handler

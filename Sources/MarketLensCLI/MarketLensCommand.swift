@@ -13,6 +13,6 @@ struct MarketLensCommand: ParsableCommand {
         subcommands: [
             ServeCommand.self, ServeWorkerCommand.self, MigrateCommand.self, StatusCommand.self, DoctorCommand.self,
             RunsCommand.self, EmailCommand.self, PruneCommand.self,
-            ReportsCommand.self, ExportCommand.self, ImportCommand.self, BenchSeedCommand.self,
+            ReportsCommand.self, APIKeysCommand.self, ExportCommand.self, ImportCommand.self, BenchSeedCommand.self,
         ])
 }

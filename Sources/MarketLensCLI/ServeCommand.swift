@@ -71,7 +71,7 @@ struct ServeWorkerCommand: ParsableCommand {
             configuration: configuration, worker: String(index), logger: logger,
             live: LiveSettings(environment: ProcessInfo.processInfo.environment, descriptorLimit: descriptors))
         let services = app.backgroundServices
-        let workerConfiguration = WorkerConfiguration(
+        var workerConfiguration = WorkerConfiguration(
             socketPath: socket, threads: configuration.threads, maxBodyBytes: 1 << 20,
             backgroundTasks: services.map { service in
                 { @Sendable signal in
@@ -80,6 +80,8 @@ struct ServeWorkerCommand: ParsableCommand {
                     logger.info("background service stopped", metadata: ["service": "\(service.name)"])
                 }
             })
+        // A log shipper gets every request as a line of its own; in text, nginx's access log has them.
+        if configuration.logFormat == "json" { workerConfiguration.requestLogLevel = .info }
         logger.info("worker listening", metadata: ["socket": "\(socket)", "threads": "\(configuration.threads)"])
         try Worker.run(configuration: workerConfiguration, factory: app, logger: logger)
         logger.info("worker stopped")

@@ -65,6 +65,8 @@ public struct Response {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: ResponseBody
+    /// What the transport's log line of this request adds (the matched route, the API key's name): never sent.
+    public var logFields: [String: String] = [:]
 
     public init(status: Int = 200, headers: HTTPHeaders = [:], body: ResponseBody = .bytes([])) {
         self.status = status

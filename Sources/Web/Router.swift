@@ -57,13 +57,16 @@ public struct Router<Context>: Sendable {
 
     /// Finds the route for `request`. A path or query string with a bad percent-escape or invalid UTF-8 is a
     /// bad request on every route, whether or not its handler reads the query.
-    public func route(_ request: Request) -> RouteMatch<Context> {
+    public func route(_ request: Request) -> RouteMatch<Context> { resolve(request).match }
+
+    /// The match and, when a route was found, its pattern as registered (`/r/:slug`: what a log line names).
+    private func resolve(_ request: Request) -> (match: RouteMatch<Context>, pattern: String?) {
         let segments: [String]?
         do {
             segments = try RoutePattern.split(request.path)
             _ = try request.queryItems
         } catch {
-            return .badRequest(error)
+            return (.badRequest(error), nil)
         }
         let method = request.method.uppercased()
         if let segments {
@@ -73,20 +76,25 @@ public struct Router<Context>: Sendable {
                 let best = candidates.filter { $0.0.method == fallback }
                     .max { $0.0.pattern.specificity.lexicographicallyPrecedes($1.0.pattern.specificity) }
                 if let (route, parameters) = best {
-                    return .found(route.handler, parameters: parameters, dropBody: method == "HEAD")
+                    return (.found(route.handler, parameters: parameters, dropBody: method == "HEAD"),
+                            route.pattern.text)
                 }
                 var allowed = Set(candidates.map(\.0.method))
                 if allowed.contains("GET") { allowed.insert("HEAD") }
-                return .methodNotAllowed(allowed: allowed.sorted())
+                return (.methodNotAllowed(allowed: allowed.sorted()), nil)
             }
         }
-        return redirectWithoutTrailingSlash(request) ?? .notFound
+        return (redirectWithoutTrailingSlash(request) ?? .notFound, nil)
     }
 
     /// Routes and runs the handler; 404, 405 and 400 are thrown as `HTTPError`, a trailing-slash redirect is
     /// returned as a 308 response.
     public func handle(_ request: Request, context: Context) throws -> Response {
-        switch route(request) {
+        try run(route(request), request, context: context)
+    }
+
+    private func run(_ match: RouteMatch<Context>, _ request: Request, context: Context) throws -> Response {
+        switch match {
         case .found(let handler, let parameters, let dropBody):
             var routed = request
             routed.parameters = parameters
@@ -104,12 +112,17 @@ public struct Router<Context>: Sendable {
     }
 
     /// Like `handle` but never throws: errors become responses through `errors` (which logs unexpected ones).
+    /// The matched route's pattern goes into the response's `logFields["route"]`.
     public func respond(to request: Request, context: Context, errors: ErrorResponder) -> Response {
+        let (match, pattern) = resolve(request)
+        var response: Response
         do {
-            return try handle(request, context: context)
+            response = try run(match, request, context: context)
         } catch {
-            return errors.response(for: error, request: request)
+            response = errors.response(for: error, request: request)
         }
+        if let pattern { response.logFields["route"] = pattern }
+        return response
     }
 
     private func redirectWithoutTrailingSlash(_ request: Request) -> RouteMatch<Context>? {

@@ -30,6 +30,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// Directory for the worker sockets (`worker-N.sock`).
     public var socketDirectory: String
     public var logLevel: String
+    /// `text` (swift-log's default lines) or `json` (one object per line for log shippers; `LOG_FORMAT`).
+    public var logFormat: String
     /// Monitoring thread, e-mail outbox and webhook tunables (`MARKETLENS_LEASE_SECONDS`, … see MonitorSettings).
     public var monitor: MonitorSettings
     /// The OAuth authorisation server of the task console (`CONSOLE_OAUTH_ISSUER`). Default: Parallel's platform
@@ -91,6 +93,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
             default: parallelBaseURL.hasPrefix("https://api.parallel.ai") ? "https://platform.parallel.ai" : parallelBaseURL)
         logLevel = try reader.choice(
             "LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        logFormat = try reader.choice("LOG_FORMAT", default: "text", allowed: ["text", "json"])
         monitor = try MonitorSettings(reader: reader)
     }
 

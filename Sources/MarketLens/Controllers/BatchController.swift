@@ -83,7 +83,8 @@ enum BatchController {
         }
         let parsed = try BatchRequest.parse(json: request.body)
         let limits = RateLimit.batchCreation(
-            domains: parsed.companyDomains.count, client: request.remoteAddress, configuration: context.app.configuration)
+            domains: parsed.companyDomains.count, for: context.rateSubject(request),
+            configuration: context.app.configuration)
         let batch: BatchRecord
         let token = ManageToken.generate()
         do {

@@ -92,14 +92,14 @@ enum ReportCreationController {
             return try Response.json(Validity(valid: false, message: first ?? "Some fields are invalid.",
                                               fields: validation.fields))
         }
-        let client = clientAddress(request)
+        let client = context.rateSubject(request)
         do {
             let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger,
                                         completion: context.app.reportCompletion)
             let verdict = try context.database.withConnection { connection in
                 try creator.checker.verdict(for: research, connection: connection, client: context.parallel) {
                     try connection.transaction {
-                        try RateLimiter.consume(RateLimit.validationChecks(client: client, configuration: context.app.configuration), on: $0)
+                        try RateLimiter.consume(RateLimit.validationChecks(for: client, configuration: context.app.configuration), on: $0)
                     }
                 }.verdict
             }
@@ -119,7 +119,7 @@ enum ReportCreationController {
     {
         let creator = ReportCreator(configuration: context.app.configuration, logger: context.logger,
                                     completion: context.app.reportCompletion)
-        let client = clientAddress(request)
+        let client = context.rateSubject(request)
         return try context.database.withConnection { connection in
             try creator.create(research, client: client, fresh: fresh, connection: connection,
                                parallel: context.parallel)

@@ -25,30 +25,69 @@ public struct RateLimit: Sendable, Equatable {
     public var cost: Int = 1
 
     /// The limits on creating reports: global first, then per client (always in this order, so concurrent
-    /// transactions lock the rows in the same order and cannot deadlock).
-    public static func reportCreation(client: String, configuration: AppConfiguration) -> [RateLimit] {
+    /// transactions lock the rows in the same order and cannot deadlock). An API key replaces the per-address
+    /// limit with its own; the global limit holds for everyone.
+    public static func reportCreation(for subject: RateSubject, configuration: AppConfiguration) -> [RateLimit] {
         [
             RateLimit(bucket: "reports:all", limit: configuration.maxReportsPerHour, scope: .global),
-            RateLimit(bucket: "reports:client:" + RateLimiter.clientKey(client),
-                      limit: configuration.maxReportsPerClientPerHour, scope: .client),
+            RateLimit(bucket: "reports:" + subject.bucket,
+                      limit: subject.key?.reportsPerHour ?? configuration.maxReportsPerClientPerHour, scope: .client),
         ]
+    }
+
+    /// `reportCreation(for: .address(client), …)`.
+    public static func reportCreation(client: String, configuration: AppConfiguration) -> [RateLimit] {
+        reportCreation(for: .address(client), configuration: configuration)
     }
 
     /// Batch screening: every domain is a paid upstream run, so a batch costs its domain count.
-    public static func batchCreation(domains: Int, client: String, configuration: AppConfiguration) -> [RateLimit] {
+    public static func batchCreation(domains: Int, for subject: RateSubject, configuration: AppConfiguration)
+        -> [RateLimit]
+    {
         [
             RateLimit(bucket: "batch-runs:all", limit: configuration.maxBatchRunsPerHour, scope: .batchGlobal,
                       cost: domains),
-            RateLimit(bucket: "batch-runs:client:" + RateLimiter.clientKey(client),
-                      limit: configuration.maxBatchRunsPerClientPerHour, scope: .batchClient, cost: domains),
+            RateLimit(bucket: "batch-runs:" + subject.bucket,
+                      limit: subject.key?.batchRunsPerHour ?? configuration.maxBatchRunsPerClientPerHour,
+                      scope: .batchClient, cost: domains),
         ]
     }
 
+    /// `batchCreation(domains:for: .address(client), …)`.
+    public static func batchCreation(domains: Int, client: String, configuration: AppConfiguration) -> [RateLimit] {
+        batchCreation(domains: domains, for: .address(client), configuration: configuration)
+    }
+
     /// The limit on Chat API validation calls of one client (`MAX_VALIDATION_CHECKS_PER_CLIENT_PER_HOUR`; cache
-    /// hits are free and not counted).
-    public static func validationChecks(client: String, configuration: AppConfiguration) -> [RateLimit] {
-        [RateLimit(bucket: "validate:client:" + RateLimiter.clientKey(client),
+    /// hits are free and not counted); an API key has a bucket of its own with the same limit.
+    public static func validationChecks(for subject: RateSubject, configuration: AppConfiguration) -> [RateLimit] {
+        [RateLimit(bucket: "validate:" + subject.bucket,
                    limit: configuration.maxValidationChecksPerClientPerHour, scope: .validationClient)]
+    }
+
+    /// `validationChecks(for: .address(client), …)`.
+    public static func validationChecks(client: String, configuration: AppConfiguration) -> [RateLimit] {
+        validationChecks(for: .address(client), configuration: configuration)
+    }
+}
+
+/// Whose hourly limits a request counts against: a client address (the configured per-client limits) or an API
+/// key (its own limits, whatever address it comes from).
+public enum RateSubject: Sendable, Equatable {
+    case address(String)
+    case key(APIKey)
+
+    /// The bucket suffix: a hash of the address (never the address itself), or the key's public id.
+    var bucket: String {
+        switch self {
+        case .address(let address): return "client:" + RateLimiter.clientKey(address)
+        case .key(let key): return "key:" + key.publicID
+        }
+    }
+
+    var key: APIKey? {
+        if case .key(let key) = self { return key }
+        return nil
     }
 }
 

@@ -53,24 +53,24 @@ public struct ReportCreator {
                                logger: logger)
     }
 
-    /// Creates a report for `request` from client address `client`.
+    /// Creates a report for `request`, counted against `client`'s limits (its address or its API key).
     ///
     /// Throws `RateLimitExceeded` (nothing created), `InputCheckUnavailable` (nothing created: never fail open),
     /// `InputRejected` (nothing created), or a database error. `fresh` skips the identical-report offer. (A retry
     /// skips the Chat check: its input passed it already; see `retry`.)
     public func create(
-        _ request: ResearchRequest, client: String, fresh: Bool, connection: Connection,
+        _ request: ResearchRequest, client: RateSubject, fresh: Bool, connection: Connection,
         parallel: () throws -> ParallelClient
     ) throws -> CreationOutcome {
         if !fresh, let identical = try ReportStore.findIdentical(request, withinDays: Self.identicalWindowDays,
                                                                 on: connection) {
             return .existing(identical)
         }
-        let limits = RateLimit.reportCreation(client: client, configuration: configuration)
+        let limits = RateLimit.reportCreation(for: client, configuration: configuration)
         // Refuse early, before paying for a chat call; the transaction below is the authority.
         try RateLimiter.check(limits, on: connection)
         let (verdict, _) = try checker.verdict(for: request, connection: connection, client: parallel) {
-            try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(client: client, configuration: configuration), on: $0) }
+            try connection.transaction { try RateLimiter.consume(RateLimit.validationChecks(for: client, configuration: configuration), on: $0) }
         }
         guard verdict.isValid else { throw InputRejected(verdict: verdict) }
         let publicID = ReportStore.newPublicID()

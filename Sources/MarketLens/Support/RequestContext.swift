@@ -12,6 +12,10 @@ public final class RequestContext {
     /// The logger, tagged with the worker.
     public var logger: Logger { app.logger }
 
+    /// The API key of the request being served (set by `APIKeyGate`, cleared before the next request): its
+    /// holder is the rate subject, and its name goes into the request's log line.
+    public internal(set) var apiKey: APIKey?
+
     private var parallelClient: ParallelClient?
     private var consoleHTTPClient: HTTPClient?
 
@@ -38,6 +42,13 @@ public final class RequestContext {
         let client = try HTTPClient()
         consoleHTTPClient = client
         return client
+    }
+
+    /// Whose hourly limits `request` counts against: its API key's, or else its client address's. An empty
+    /// address shares a single bucket rather than escaping the limit.
+    public func rateSubject(_ request: Request) -> RateSubject {
+        if let apiKey { return .key(apiKey) }
+        return .address(request.remoteAddress.isEmpty ? "unknown" : request.remoteAddress)
     }
 
     /// Renders a full page with the site layout; `page` values override the defaults.
