@@ -1,3 +1,4 @@
+import Logging
 import Testing
 import Web
 
@@ -26,6 +27,19 @@ private func body(_ response: Response) -> String {
 @Suite("Router")
 struct RouterTests {
     let router = makeRouter()
+
+    @Test func theMatchedPatternGoesToTheLogLineEvenWhenTheHandlerFails() {
+        var failing = makeRouter()
+        failing.get("/broken/:id") { _, _ in throw HTTPError.notFound("gone") }
+        let errors = ErrorResponder(logger: Logger(label: "test"))
+        let context = TestContext()
+        #expect(failing.respond(to: Request(method: "GET", path: "/r/abc.md"), context: context, errors: errors)
+            .logFields["route"] == "/r/:slug.md")
+        let broken = failing.respond(to: Request(method: "GET", path: "/broken/7"), context: context, errors: errors)
+        #expect(broken.status == 404 && broken.logFields["route"] == "/broken/:id")
+        #expect(failing.respond(to: Request(method: "GET", path: "/nowhere"), context: context, errors: errors)
+            .logFields["route"] == nil)
+    }
 
     func run(_ method: String, _ path: String, query: String = "") throws -> Response {
         try router.handle(Request(method: method, path: path, query: query), context: TestContext())
