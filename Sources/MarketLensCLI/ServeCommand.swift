@@ -15,6 +15,8 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Worker i listens on $MARKETLENS_SOCKET_DIR/worker-i.sock with $MARKETLENS_THREADS request threads.
             A worker that dies is restarted. On SIGTERM every worker stops accepting, finishes its requests and exits.
+            Logs go to standard error: swift-log lines, or with LOG_FORMAT=json one JSON object per line and one \
+            info line per request (request id, route, status, duration, worker, API key name).
             """)
 
     func run() throws {

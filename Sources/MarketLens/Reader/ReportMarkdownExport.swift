@@ -60,25 +60,6 @@ public enum ReportMarkdownExport {
 
     /// A YAML double-quoted scalar: backslash and quote escaped, every control, line or paragraph separator,
     /// DEL, C1 control and byte-order mark written as `\uXXXX`, so no value can end the string, start a new key
-    /// or close the front matter.
-    public static func yamlQuoted(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                let v = scalar.value
-                if v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029 || v == 0xFEFF {
-                    out += String(format: "\\u%04X", v)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// or close the front matter (`QuotedString`, which JSON log lines use too).
+    public static func yamlQuoted(_ value: String) -> String { QuotedString.doubleQuoted(value) }
 }
