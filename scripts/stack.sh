@@ -475,21 +475,27 @@ cmd_env() {
 }
 
 cmd_run() {
-    cmd_up >/dev/null
-    # shellcheck disable=SC1090
-    source "$STATE"
     local tail_pid=""
     stop_all() {
         trap - INT TERM EXIT
         if [[ -n "$tail_pid" ]]; then kill "$tail_pid" 2>/dev/null || true; fi
+        # shellcheck disable=SC1090
+        if [[ -f "$STATE" ]]; then source "$STATE"; fi
         echo >&2
         log "stopping"
         cmd_down_inner "$( ((test_mode)) && echo purge || echo keep)"
         ok "Marketlens stopped"
         exit "${1:-0}"
     }
+    # Traps first: a Ctrl-C that arrives while the stack is still starting must stop what was
+    # started, not be swallowed (bash ignores an untrapped SIGINT when its foreground child exits normally).
     trap 'stop_all 0' INT TERM
     trap 'stop_all 1' EXIT
+    cmd_up >/dev/null
+    trap 'stop_all 0' INT TERM
+    trap 'stop_all 1' EXIT
+    # shellcheck disable=SC1090
+    source "$STATE"
     ok "open $MARKETLENS_URL   (press Ctrl-C to stop; worker log follows)"
     tail -n 0 -F "$MARKETLENS_LOG_DIR/marketlens.log" >&2 &
     tail_pid=$!
