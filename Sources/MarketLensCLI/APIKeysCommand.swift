@@ -76,13 +76,15 @@ struct APIKeysCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a key at once: its requests are answered 401 from now on.")
 
-        @Argument(help: "The key's name or its id (mlk_… as `list` shows it).")
+        @Argument(help: "The key's name, its id (mlk_… as `list` shows it), or the key itself (a leaked one).")
         var key: String
 
         func run() throws {
             let connection = try ReportsCommand.connect()
             guard let revoked = try APIKeyStore.revoke(key, on: connection) else {
-                throw CommandFailure("no API key has the name or id \(key)")
+                // A whole key is never echoed, not even back to the operator's terminal (or a CI log).
+                let shown = APIKeySecret(presented: key) == nil ? key : "given"
+                throw CommandFailure("no API key has the name or id \(shown)")
             }
             Console.line("Revoked API key \"\(revoked.name)\" (\(revoked.prefix)).")
         }

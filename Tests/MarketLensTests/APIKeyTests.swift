@@ -69,6 +69,12 @@ struct APIKeyStoreTests {
             #expect(revoked.revokedAt != nil)
             #expect(try APIKeyStore.revoke("partner one", on: connection)?.revokedAt == revoked.revokedAt)
             #expect(try APIKeyStore.find(secret, on: connection)?.revokedAt != nil)  // found, and refused by the gate
+
+            let (leaked, leakedSecret) = try APIKeyStore.create(name: "leaked", reportsPerHour: 1, batchRunsPerHour: 1,
+                                                               on: connection)
+            #expect(try APIKeyStore.revoke(APIKeySecret.generate().value, on: connection) == nil)
+            #expect(try APIKeyStore.revoke(leakedSecret.value, on: connection)?.name == leaked.name)
+            #expect(try APIKeyStore.list(on: connection).allSatisfy { $0.revokedAt != nil })
         }
     }
 }

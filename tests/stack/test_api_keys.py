@@ -151,8 +151,15 @@ def test_an_invalid_or_revoked_key_is_401_never_anonymous(keyed):
             assert error["code"] == "invalid_api_key" and error["message"], error
             assert bearer not in reply.text and key not in reply.text
             assert reply.headers.get("www-authenticate", "").startswith("Bearer")
-    # Revoking by the prefix id works too, and a repeat says which key it was.
+    # Revoking by the prefix id works too, and a repeat says which key it was; so does a leaked key itself.
     assert name in keyed.cli("revoke", key[:12]).stdout
+    leaked_name, leaked = keyed.create_key(reports=5, runs=5)
+    assert keyed.create_report(leaked).status_code == 202
+    by_key = keyed.cli("revoke", leaked)
+    assert leaked_name in by_key.stdout and leaked not in by_key.stdout + by_key.stderr
+    assert keyed.create_report(leaked).status_code == 401
+    unknown = keyed.cli("revoke", forged, ok=False)
+    assert unknown.returncode != 0 and forged not in unknown.stdout + unknown.stderr
     assert keyed.cli("revoke", "no-such-key", ok=False).returncode != 0
 
 

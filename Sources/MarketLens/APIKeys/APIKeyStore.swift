@@ -46,16 +46,25 @@ public enum APIKeyStore {
             .map(key(from:))
     }
 
-    /// Revokes the key named `nameOrID` (its name, its public id, or its `mlk_` prefix). Nil when no key
-    /// matches; a key revoked before keeps its first revocation time.
+    /// Revokes the key named `nameOrID` (its name, its public id, its `mlk_` prefix, or the whole key: a leaked
+    /// key can be revoked without knowing whose it is). Nil when no key matches; a key revoked before keeps its
+    /// first revocation time.
     public static func revoke(_ nameOrID: String, on connection: Connection) throws -> APIKey? {
-        let id = nameOrID.hasPrefix(APIKeySecret.prefix) ? String(nameOrID.dropFirst(APIKeySecret.prefix.count))
-                                                          : nameOrID
+        let target: Query
+        if let secret = APIKeySecret(presented: nameOrID) {
+            target = "SELECT id FROM api_keys WHERE key_hash = \(secret.hash)"
+        } else {
+            let id = nameOrID.hasPrefix(APIKeySecret.prefix) ? String(nameOrID.dropFirst(APIKeySecret.prefix.count))
+                                                              : nameOrID
+            target = """
+                SELECT id FROM api_keys WHERE name = \(nameOrID)
+                UNION ALL SELECT id FROM api_keys WHERE public_id = \(id) LIMIT 1
+                """
+        }
         guard let row = try connection.queryFirst(
             """
             UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-            WHERE id = (SELECT id FROM api_keys WHERE name = \(nameOrID)
-                        UNION ALL SELECT id FROM api_keys WHERE public_id = \(id) LIMIT 1)
+            WHERE id = (\(target))
             RETURNING \(unescaped: columns)
             """)
         else { return nil }
