@@ -68,9 +68,11 @@ struct APIReferenceOperation: Sendable {
             for (type, mediaValue) in content {
                 let mediaObject = resolver.resolve(mediaValue)
                 if type == "text/event-stream" {
-                    let named = mediaObject["x-events"] as? [String: Any] ?? [:]
-                    events = named.keys.sorted().map { name in
-                        Event(name: name, description: resolver.resolve(named[name])["description"] as? String ?? "")
+                    // One event's schema: `oneOf` the named events (`properties.event.const`).
+                    events = (resolver.resolve(mediaObject["schema"])["oneOf"] as? [Any] ?? []).compactMap { raw in
+                        let event = resolver.resolve(raw)
+                        let name = ((event["properties"] as? [String: Any])?["event"] as? [String: Any])?["const"] as? String
+                        return name.map { Event(name: $0, description: event["description"] as? String ?? "") }
                     }
                 }
                 codes += Self.errorCodes(mediaObject["schema"], resolver: resolver)
