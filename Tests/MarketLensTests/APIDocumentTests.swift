@@ -61,6 +61,12 @@ import Web
         #expect(Set(events) == Set(BatchEventType.allCases.map(\.rawValue)))
     }
 
+    @Test func descriptionsAreEscapedAndOnlyCodeSpansBecomeHTML() {
+        #expect(APIReferenceController.html("Send `Idempotency-Key` <b>now</b>")
+            == "Send <code>Idempotency-Key</code> &lt;b&gt;now&lt;/b&gt;")
+        #expect(APIReferenceController.html("an odd ` stays <i>") == "an odd ` stays &lt;i&gt;")
+    }
+
     @Test func aMissingDocumentStopsStartUp() {
         #expect(throws: APIDocumentError.self) { try APIDocument(path: Self.root + "/api/no-such.json") }
     }

@@ -21,11 +21,19 @@ enum APIReferenceController {
             .cacheControl(.publicMaxAge(maxAge))
     }
 
-    /// The view model of `templates/api.mustache`; every string is escaped by the template.
+    /// A description as HTML: escaped first, then each `` `code` `` span becomes `<code>` (nothing else of
+    /// Markdown is used by the document), so the result is safe for the template's raw `{{{…}}}`.
+    static func html(_ text: String) -> String {
+        let parts = HTMLEscaping.escapeHTML(text).split(separator: "`", omittingEmptySubsequences: false)
+        guard parts.count % 2 == 1 else { return HTMLEscaping.escapeHTML(text) }
+        return parts.enumerated().map { $0.offset % 2 == 1 ? "<code>\($0.element)</code>" : String($0.element) }.joined()
+    }
+
+    /// The view model of `templates/api.mustache`; plain strings are escaped by the template, `…HTML` ones here.
     static func pageContext(_ document: APIDocument, baseURL: String) -> [String: Any] {
         let sections: [[String: Any]] = document.sections.map { section in
             [
-                "name": section.name, "description": section.description,
+                "name": section.name, "descriptionHTML": html(section.description),
                 "operations": section.operations.map { operation(context: $0, baseURL: baseURL) },
             ]
         }
@@ -34,7 +42,7 @@ enum APIReferenceController {
             "description": "The Marketlens JSON API: every route, its answers and a curl command for each.",
             "nav": ["api": true],
             "apiTitle": document.title,
-            "summary": document.summary,
+            "summaryHTML": html(document.summary),
             "operationCount": document.operations.count,
             "index": document.sections.flatMap(\.operations).map {
                 ["method": $0.method, "path": $0.path, "anchor": $0.anchor, "summary": $0.summary]
@@ -46,19 +54,19 @@ enum APIReferenceController {
     static func operation(context operation: APIReferenceOperation, baseURL: String) -> [String: Any] {
         [
             "method": operation.method, "methodClass": operation.method.lowercased(), "path": operation.path,
-            "anchor": operation.anchor, "summary": operation.summary, "description": operation.description,
+            "anchor": operation.anchor, "summary": operation.summary, "descriptionHTML": html(operation.description),
             "authentication": operation.authentication, "hasAuthentication": !operation.authentication.isEmpty,
             "hasParameters": !operation.parameters.isEmpty,
             "parameters": operation.parameters.map {
-                ["name": $0.name, "location": $0.location, "description": $0.description, "required": $0.required]
+                ["name": $0.name, "location": $0.location, "descriptionHTML": html($0.description), "required": $0.required]
             },
             "requestExample": operation.requestExample ?? "", "hasRequestExample": operation.requestExample != nil,
             "answers": operation.answers.map {
-                ["status": $0.status, "description": $0.description, "contentType": $0.contentType,
+                ["status": $0.status, "descriptionHTML": html($0.description), "contentType": $0.contentType,
                  "codes": $0.codes.joined(separator: ", "), "hasCodes": !$0.codes.isEmpty]
             },
             "hasEvents": !operation.events.isEmpty,
-            "events": operation.events.map { ["name": $0.name, "description": $0.description] },
+            "events": operation.events.map { ["name": $0.name, "descriptionHTML": html($0.description)] },
             "curl": operation.curl.replacingOccurrences(of: "$MARKETLENS", with: baseURL),
         ]
     }
