@@ -15,6 +15,7 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from .helpers import ROOT, curl
+from .live_helpers import psql
 
 DOCUMENT = ROOT / "api/openapi.json"
 
@@ -135,6 +136,7 @@ def test_schemathesis_finds_the_live_api_true_to_its_document(tmp_path):
            "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "6"),
            "--seed", os.environ.get("SCHEMATHESIS_SEED", "14"), "--workers", "1", "--generation-database", "none",
            "--report", "ndjson", "--report-ndjson-path", str(report), "--no-color"]
+    since = psql("SELECT now()")
     started = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     elapsed = time.monotonic() - started
@@ -146,3 +148,10 @@ def test_schemathesis_finds_the_live_api_true_to_its_document(tmp_path):
     # Bounded, yet every operation had a few hundred requests in all.
     assert 150 <= int(counted.group(1)) <= 1500
     assert re.search(r"Tested: (1[5-9]|[2-9]\d)\b", proc.stdout), proc.stdout[-4000:]
+    # The reports and batches it started run to their end (and stop loading the stack before the next tests).
+    active = "SELECT (SELECT count(*) FROM reports WHERE status IN ('queued', 'running') AND created_at >= '{0}') " \
+             "+ (SELECT count(*) FROM batches WHERE status IN ('queued', 'running') AND created_at >= '{0}')"
+    deadline = time.monotonic() + 180
+    while int(psql(active.format(since))) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert psql(active.format(since)) == "0", "runs started by the fuzzer did not finish"
