@@ -305,7 +305,8 @@ cmd_up() {
         # Runs take seconds here, so the monitor's clocks shrink with them: a killed worker's runs are taken over,
         # a stalled stream is noticed, an uncertain create is retried and a failed e-mail resent within seconds.
         # Webhooks are on (the simulator signs with this secret; it cannot reach https, so tests replay its
-        # recorded deliveries through nginx), and the per-client limits do not stop a suite that creates many.
+        # recorded deliveries through nginx), and the report, validation and batch limits do not stop a suite that
+        # creates many (the schema fuzzer of tests/stack/test_openapi.py alone sends a few hundred requests).
         export MARKETLENS_LEASE_SECONDS="${MARKETLENS_LEASE_SECONDS:-3}" \
             MARKETLENS_MONITOR_INTERVAL="${MARKETLENS_MONITOR_INTERVAL:-0.25}" \
             MARKETLENS_POLL_SECONDS="${MARKETLENS_POLL_SECONDS:-0.5}" \
@@ -314,7 +315,9 @@ cmd_up() {
             MARKETLENS_CREATE_GRACE_SECONDS="${MARKETLENS_CREATE_GRACE_SECONDS:-2}" \
             MARKETLENS_EMAIL_BACKOFF_SECONDS="${MARKETLENS_EMAIL_BACKOFF_SECONDS:-0.5}" \
             PARALLEL_WEBHOOK_SECRET="${PARALLEL_WEBHOOK_SECRET:-sim_webhook_secret_123}" \
+            MAX_REPORTS_PER_HOUR="${MAX_REPORTS_PER_HOUR:-5000}" \
             MAX_REPORTS_PER_CLIENT_PER_HOUR="${MAX_REPORTS_PER_CLIENT_PER_HOUR:-1000}" \
+            MAX_VALIDATION_CHECKS_PER_CLIENT_PER_HOUR="${MAX_VALIDATION_CHECKS_PER_CLIENT_PER_HOUR:-5000}" \
             MAX_BATCH_RUNS_PER_CLIENT_PER_HOUR="${MAX_BATCH_RUNS_PER_CLIENT_PER_HOUR:-100000}" \
             MAX_BATCH_RUNS_PER_HOUR="${MAX_BATCH_RUNS_PER_HOUR:-100000}" \
             MARKETLENS_MAX_STREAMS_PER_CLIENT="${MARKETLENS_MAX_STREAMS_PER_CLIENT:-1000}"

@@ -23,6 +23,8 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let consoleStreams: ConsoleStreams
     /// The process's waits of the synchronous `POST /research/batch`: one thread for all of them.
     public let batchWaits: BatchWaits
+    /// The OpenAPI document (`api/openapi.json`), served and rendered at `/api`.
+    public let apiDocument: APIDocument
     let router: Router<RequestContext>
     let errors: ErrorResponder
 
@@ -38,6 +40,7 @@ public struct MarketLensApp: RequestHandlerFactory {
         consoleStreams = ConsoleStreams(hub: relayHub, logger: logger)
         batchWaits = BatchWaits(hub: relayHub, logger: logger)
         renderer = try PageRenderer(directory: configuration.templatesDirectory)
+        apiDocument = try APIDocument(path: configuration.apiDocumentPath)
         metrics = RequestMetrics(worker: worker)
         batchSettings = batch ?? BatchSettings(environment: ProcessInfo.processInfo.environment)
         router = Routes.make()

@@ -2,6 +2,13 @@ import Web
 
 /// Every route of the app in one place (product.md §5); controllers hold the handlers.
 enum Routes {
+    /// The JSON API's addresses: every route under them is described in api/openapi.json (a test holds the
+    /// router and the document to each other); everything else is a page for people.
+    static let apiPrefixes = ["/api/v1/", "/research/", "/webhooks/", "/healthz", "/readyz"]
+
+    /// Whether `pattern` belongs to the JSON API (see `apiPrefixes`).
+    static func isAPI(_ pattern: String) -> Bool { apiPrefixes.contains { pattern.hasPrefix($0) } }
+
     static func make() -> Router<RequestContext> {
         var router = Router<RequestContext>()
         // The JSON API (/api/v1/…, /research/batch*) takes an optional API key (APIKeyGate); owner routes take
@@ -45,6 +52,9 @@ enum Routes {
         router.delete("/api/v1/reports/:id", APIKeyGate.owner(ManageController.deleteReport))
         router.patch("/api/v1/reports/:id", APIKeyGate.owner(ManageController.updateReport))
         router.post("/api/v1/reports/:id/cancel", APIKeyGate.owner(ManageController.cancelReport))
+        // The API's description: the OpenAPI document and its page for people.
+        router.get("/api/v1/openapi.json", APIReferenceController.document)
+        router.get("/api", APIReferenceController.page)
         router.get("/reports/:id", LivePageController.show)
         router.get("/reports/:id/events", LiveController.events)
         router.get("/api/v1/reports/:id/events", APIKeyGate.api(LiveController.events))

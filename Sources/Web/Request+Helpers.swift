@@ -29,10 +29,11 @@ extension Request {
         return accept.quality(of: "text/html") > 0 && accept.quality(of: "text/html") >= accept.quality(of: "application/json")
     }
 
-    /// Whether errors and answers should be JSON: the path is under `/api/` or `/research/`, or `Accept`
-    /// ranks `application/json` above `text/html`.
+    /// Whether errors and answers should be JSON: the path is under `/api/`, `/research/` or `/webhooks/` (callers
+    /// are programs: Parallel's webhook too), or `Accept` ranks `application/json` above `text/html`. `/api`
+    /// itself is the API reference page for people.
     public var wantsJSON: Bool {
-        if path == "/api" || path.hasPrefix("/api/") || path == "/research" || path.hasPrefix("/research/") {
+        if path.hasPrefix("/api/") || path == "/research" || path.hasPrefix("/research/") || path.hasPrefix("/webhooks/") {
             return true
         }
         let accept = AcceptHeader(headers["Accept"] ?? "")

@@ -44,6 +44,10 @@ public struct Router<Context>: Sendable {
         routes.append(Route(method: method.uppercased(), pattern: compiled, handler: handler))
     }
 
+    /// Every registered route as `(method, pattern)` in registration order, e.g. `("GET", "/reports/:id")`: lets
+    /// a test hold a description of the routes (the OpenAPI document) to the router itself.
+    public var registeredRoutes: [(method: String, pattern: String)] { routes.map { ($0.method, $0.pattern.text) } }
+
     /// Registers a `GET` route (which also answers `HEAD`).
     public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
     /// Registers a `POST` route.

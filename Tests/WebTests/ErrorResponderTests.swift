@@ -132,6 +132,8 @@ struct ErrorResponderTests {
         #expect(Request(method: "GET", path: "/api/v1/reports").wantsJSON)
         #expect(Request(method: "POST", path: "/research/batch/stream").wantsJSON)
         #expect(!Request(method: "GET", path: "/apiary").wantsJSON)
+        #expect(!Request(method: "POST", path: "/api").wantsJSON)
+        #expect(Request(method: "POST", path: "/webhooks/parallel").wantsJSON)
         #expect(!Request(method: "GET", path: "/reports/1").wantsJSON)
         #expect(Request(method: "GET", path: "/reports/1", headers: ["Accept": "application/json"]).wantsJSON)
         #expect(

@@ -37,6 +37,8 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="cdp-profile-")
         self.dialogs: list[dict] = []
         self.console: list[str] = []
+        # console.error() calls and the browser's own error entries (a CSP violation, a failed resource load).
+        self.console_errors: list[str] = []
         self.exceptions: list[str] = []
         self.failed_loads: list[dict] = []
         self.requests: dict[str, str] = {}
@@ -56,7 +58,7 @@ class Browser:
             targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
             page = next(t for t in targets if t.get("type") == "page")
             self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True)
-            for domain in ("Page", "Runtime", "Network"):
+            for domain in ("Page", "Runtime", "Network", "Log"):
                 self.send(f"{domain}.enable")
         except Exception:
             self.close()
@@ -119,6 +121,12 @@ class Browser:
                                      "params": {"accept": False}}))
         elif method == "Runtime.consoleAPICalled":
             self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+            if params.get("type") == "error":
+                self.console_errors.append(self.console[-1])
+        elif method == "Log.entryAdded":
+            entry = params.get("entry", {})
+            if entry.get("level") == "error":
+                self.console_errors.append(f"{entry.get('source')}: {entry.get('text')} {entry.get('url', '')}")
         elif method == "Runtime.exceptionThrown":
             self.exceptions.append(json.dumps(params.get("exceptionDetails", {}))[:2000])
         elif method == "Network.requestWillBeSent":

@@ -40,6 +40,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
 
     /// The templates directory under the project root.
     public var templatesDirectory: String { root + "/templates" }
+    /// The API's OpenAPI document, served at `/api/v1/openapi.json` and rendered at `/api` (one file, no copy).
+    public var apiDocumentPath: String { root + "/api/openapi.json" }
     /// The migrations directory (overridable with `MARKETLENS_MIGRATIONS`).
     public var migrationsDirectory: String
 
