@@ -21,9 +21,15 @@ enum ReportsAPIController {
         guard id.utf8.count >= 4, id.utf8.count <= 64,
             id.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
         else { throw notFound }
-        let report = try ReportAccess.require(
-            try context.database.withConnection(readOnly: true) { try ReportStore.find(publicID: id, on: $0) }, message: notFound.message)
-        return try Response.json(ReportStateBody(report: report, baseURL: context.app.configuration.baseURL))
+        let (report, family) = try context.database.withConnection(readOnly: true) { connection in
+            let report = try ReportAccess.require(try ReportStore.find(publicID: id, on: connection),
+                                                  message: notFound.message)
+            return (report, try ReportFamily.load(for: report, on: connection))
+        }
+        var body = ReportStateBody(report: report, baseURL: context.app.configuration.baseURL)
+        body.versions = ReportVersionsView.markdownVersions(
+            for: report, family: family, baseURL: context.app.configuration.baseURL)
+        return try Response.json(body)
     }
 }
 
@@ -57,8 +63,13 @@ struct ReportStateBody: Encodable {
     var markdown: String?
     var references: [ReferenceBody]?
     var consultedSources: [ReferenceBody]?
+    /// The report's version, its family's id and the family's versions a reader of it may see (issue 16):
+    /// `version` is null until the report completes.
+    var versions: ReportMarkdownExport.Versions?
+    var versionNumber: Int?
 
     init(report: Report, baseURL: String) {
+        versionNumber = report.version
         id = report.publicID
         status = report.status.rawValue
         industry = report.industry
@@ -89,6 +100,14 @@ struct ReportStateBody: Encodable {
         case createdAt = "created_at", startedAt = "started_at", completedAt = "completed_at"
         case markdownURL = "markdown_url"
         case markdown, references, consultedSources = "consulted_sources"
+        case version, family, versions
+    }
+
+    /// `{version, id, url}` of one version.
+    struct VersionBody: Encodable {
+        var version: Int
+        var id: String
+        var url: String
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -111,6 +130,12 @@ struct ReportStateBody: Encodable {
         try container.encodeIfPresent(markdown, forKey: .markdown)
         try container.encodeIfPresent(references, forKey: .references)
         try container.encodeIfPresent(consultedSources, forKey: .consultedSources)
+        if let versions {
+            try container.encode(versionNumber, forKey: .version)
+            try container.encode(versions.family, forKey: .family)
+            try container.encode(versions.all.map { VersionBody(version: $0.version, id: $0.id, url: $0.url) },
+                                 forKey: .versions)
+        }
     }
 }
 
