@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
-        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport",
+        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "ReportFigures", "Web", "Postgres", "Migrations", "TestSupport",
                                                       "ParallelAPI", "FastCGIServer", "HTTPClient", "ResendAPI", log],
                     swiftSettings: strict),
         .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Web
+import ReportFigures
 @testable import MarketLens
 
 /// The compare page's diff (issue 16): words and lines, sections matched by heading, and the page escaping
@@ -139,5 +140,36 @@ import Web
         #expect(html.contains("<del>&lt;b&gt;old&lt;/b&gt;</del>"))
         #expect(html.contains("<ins>&lt;img src=x onerror=alert(1)&gt;</ins>"))
         #expect(html.contains("Legend:"))
+    }
+}
+
+/// The compare page's key figures: both values and the change, never a change between unlike figures.
+@Suite struct CompareFiguresTests {
+    typealias Figure = KeyFigures.Figure
+
+    static func figure(_ value: Double, _ unit: String, year: Int? = 2025) -> Figure {
+        Figure(value: value, unit: unit, year: year, label: "x", tableIndex: 0, tableAnchor: "table-1")
+    }
+
+    @Test func sizesChangeByAmountAndPercentRatesByPoints() {
+        #expect(ComparePage.change(from: Self.figure(12.3, "USD bn"), to: Self.figure(13.1, "USD bn"))
+                    .hasPrefix("+"))
+        #expect(ComparePage.change(from: Self.figure(12.3, "USD bn"), to: Self.figure(13.1, "USD bn"))
+                    .hasSuffix("(+6.5%)"))
+        #expect(ComparePage.change(from: Self.figure(8, "%"), to: Self.figure(7.5, "%")) == "−0.5 percentage points")
+        #expect(ComparePage.change(from: Self.figure(8, "%"), to: Self.figure(8, "%")) == "unchanged")
+        #expect(ComparePage.change(from: Self.figure(8, "%"), to: Self.figure(8, "USD bn")) == "—")
+        #expect(ComparePage.change(from: nil, to: Self.figure(8, "%")) == "—")
+    }
+
+    @Test func rowsOnlyForFiguresEitherVersionStates() {
+        let rows = ComparePage.keyFigureRows(
+            older: KeyFigures(currentSize: Self.figure(10, "USD bn")),
+            newer: KeyFigures(currentSize: Self.figure(11, "USD bn"), cagr: Self.figure(5, "%")),
+            olderSlug: "a", newerSlug: "b")
+        #expect(rows.map { $0["name"] as? String } == ["Market size", "CAGR"])
+        #expect(rows[0]["changed"] as? Bool == true)
+        #expect(rows[1]["hasBefore"] as? Bool == false)
+        #expect((rows[1]["after"] as? [String: Any])?["href"] as? String == "/r/b#table-1")
     }
 }

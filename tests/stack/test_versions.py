@@ -112,6 +112,14 @@ def test_a_refreshed_report_becomes_version_two_linked_both_ways_listed_once_and
         assert "Legend:" in text and "<del>" in text and "<ins>" in text
         assert f"<del>{old_size}</del>" in text and f"<ins>{new_size}</ins>" in text, text[:3000]
         assert "Executive Summary" in html.unescape(text)
+        # Key figures side by side: the market size of each version (from its Market Size table) and the change.
+        row = re.search(r'<tr[^>]*><th scope="row">Market size</th>(.*?)</tr>', text, re.S)
+        assert row, text[:3000]
+        cells = re.findall(r'<td class="compare-figures__(before|after|change)">(.*?)</td>', row.group(1), re.S)
+        values = {name: re.sub(r"<[^>]+>", "", cell).strip() for name, cell in cells}
+        assert values["before"] and values["after"] and values["before"] != values["after"], values
+        assert re.match(r"[+−]", values["change"]), values
+        assert 'role="img"' in text, "the charts of both versions are drawn overlaid"
 
     # Two families, a version with itself, an unknown slug: 404.
     other, _ = create_owned(f"Vertical farming {word()}", long=False)
