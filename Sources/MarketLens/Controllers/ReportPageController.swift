@@ -21,7 +21,8 @@ enum ReportPageController {
             // The report's own reference list is shown as the page's numbered list, so the body goes without it.
             let body = citations.section.map { $0.removing(from: content) } ?? content
             let page = ReportPage.context(
-                report: report, rendered: ReportRendering.render(content: body, citationTargets: citations.targets),
+                report: report, rendered: ReportRendering.render(
+                    content: body, citationTargets: citations.targets, completedAt: report.completedAt),
                 citations: citations, baseURL: context.app.configuration.baseURL)
             return try context.app.renderer.render("report", page)
         } wrap: { text in
