@@ -89,6 +89,6 @@ let package = Package(
         .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "ReportFigures", "Web", "Postgres", "Migrations", "TestSupport",
                                                       "ParallelAPI", "FastCGIServer", "HTTPClient", "ResendAPI", log],
                     swiftSettings: strict),
-        .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),
+        .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim", "ReportFigures"], swiftSettings: strict),
     ]
 )

@@ -21,7 +21,8 @@ enum ReportPageController {
             // The report's own reference list is shown as the page's numbered list, so the body goes without it.
             let body = citations.section.map { $0.removing(from: content) } ?? content
             var page = ReportPage.context(
-                report: report, rendered: ReportRendering.render(content: body, citationTargets: citations.targets),
+                report: report, rendered: ReportRendering.render(
+                    content: body, citationTargets: citations.targets, completedAt: report.completedAt),
                 citations: citations, baseURL: context.app.configuration.baseURL)
             page["versions"] = ReportVersionsView.context(
                 for: report, family: try family(of: report, context), refreshAfterDays: refreshAfterDays(context))

@@ -5,7 +5,7 @@ import Web
 /// `If-None-Match` evaluation.
 enum ReaderCaching {
     /// Bumped whenever the report templates or rendering change, so browsers do not keep an older page.
-    static let renderVersion = "reader-3"
+    static let renderVersion = "reader-4"
 
     /// An ETag for one representation of a report: FNV-1a (64 bit) of the parts, quoted. The parts are the
     /// slug, the completion time, the visibility, the representation (`html`, `md`) and the state of the report's
