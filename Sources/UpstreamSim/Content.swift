@@ -59,6 +59,10 @@ enum Hostile {
 struct ContentGenerator {
     var rng: SeededRNG
     let topic: Topic
+    /// The run's own variation of the figures (`marketFigures`), from its run id: two runs of one request are two
+    /// versions of a report, and their figures must differ as a real market's do between two research runs.
+    /// 0 (the default): the figures follow from the request alone.
+    var runVariation: UInt64 = 0
 
     init(seed: UInt64, key: String, topic: Topic) {
         self.rng = SeededRNG(seed: seed ^ fnv1a(key))
@@ -141,6 +145,18 @@ struct ContentGenerator {
     /// less than 100 %, the rest being smaller players). The one place the simulated figures come from, so
     /// they can be varied or fixed here alone. Hostile topics put markup into the share table.
     mutating func marketFigures(size: Double, cagr: Double, players: [String], baseYear: Int) -> MarketFigures {
+        // Each run moves the base size by up to ±12 % and the CAGR by up to ±1.5 points, never to zero: the
+        // same request researched again states other, nearby figures.
+        var size = size
+        var cagr = cagr
+        var shareScale = 1.0
+        if runVariation != 0 {
+            var variation = SeededRNG(seed: runVariation)
+            let percent = variation.int(3, 12) * (variation.int(0, 1) == 0 ? -1 : 1)
+            size = (size * (1 + Double(percent) / 100) * 10).rounded() / 10
+            cagr = max(0.5, cagr + Double(variation.int(-15, 15)) / 10)
+            shareScale = 1 + Double(variation.int(-10, 10)) / 100
+        }
         var table = "| Year | Market size (USD bn) | Growth (%) |\n|---|---:|---:|\n"
         var value = size
         var rows: [(Int, Double, Double)] = []
@@ -163,7 +179,7 @@ struct ContentGenerator {
         let realised = pow(forecastSize / size, 1 / 5.0) - 1
         table += "| CAGR \(baseYear)–\(baseYear + 5) | | \(fmt(realised * 100))% |\n"
         var shares = "| Rank | Company | Est. share (%) | Headquarters |\n|---:|---|---:|---|\n"
-        var share = Double(rng.int(120, 220)) / 10
+        var share = Double(rng.int(120, 220)) / 10 * shareScale
         var listed: [Double] = []
         for (i, player) in players.enumerated() {
             let name = player + (topic.hostile && i == 0 ? " " + Hostile.img : "")

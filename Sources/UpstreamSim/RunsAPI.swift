@@ -82,6 +82,7 @@ extension Simulator {
         let hostile = metadata["sim_content"]?.stringValue == "hostile" || input.compact.contains("sim:hostile")
         let topic = Topic(input: input, hostile: hostile)
         var gen = ContentGenerator(seed: config.seed, key: input.compact + "|" + processor + "|" + (spec?.compact ?? ""), topic: topic)
+        gen.runVariation = fnv1a(id)
         let perElement = betas.contains("field-basis-2025-11-25")
         let output: JSON
         switch kind {
