@@ -151,6 +151,20 @@ struct TimeSeriesChartTests {
         #expect(chart.map(forecasts) == [false, true, true])
     }
 
+    @Test func yearsAsRowsWithUnitsInCellsAndForecastWords() {
+        let md = """
+            | Period | Revenue |
+            |---|---|
+            | FY2024 | USD 1,234.5 m |
+            | FY2025 | ~USD 1,400 m |
+            | FY2026 (forecast) | USD 1.6 bn |
+            """
+        let chart = ReportFigures.charts(inMarkdown: md, completedAt: nil).first
+        // Cells in millions and billions are brought to one scale (the largest the cells name).
+        #expect(chart?.unit == "USD bn" && chart.map(values) == [1.235, 1.4, 1.6])
+        #expect(chart.map(forecasts) == [false, false, true])
+    }
+
     @Test func malformedColumnGetsNoChartButItsNeighbourDoes() {
         let md = """
             | Year | Size (USD bn) | Range (USD bn) |
@@ -206,6 +220,18 @@ struct ShareChartTests {
         #expect(labels(chart) == ["Acme", "Gamma", "Beta", "Other"])
         #expect(values(chart) == [40.5, 37.5, 20, 2])
         #expect(chart.points.last?.isRemainder == true && chart.note == nil)
+    }
+
+    @Test func sharesSummingTo98GetAnOtherOf2() {
+        let md = "| Brand | Market share |\n|---|---|\n| A | 50% |\n| B | 30 % |\n| C | 18%[2] |\n"
+        let chart = ReportFigures.charts(inMarkdown: md, completedAt: completed).first
+        #expect(chart.map(labels) == ["A", "B", "C", "Other"] && chart.map(values) == [50, 30, 18, 2])
+    }
+
+    @Test func sharesSummingTo103GetNoOther() {
+        let md = "| Brand | Market share (%) |\n|---|---|\n| A | 50 |\n| B | 33 |\n| C | 20 |\n"
+        let chart = ReportFigures.charts(inMarkdown: md, completedAt: completed).first
+        #expect(chart.map(labels) == ["A", "B", "C"] && chart?.note?.contains("103%") == true)
     }
 
     @Test func sharesOver102GetNoOtherAndANote() {
