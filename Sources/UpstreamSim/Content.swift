@@ -59,9 +59,10 @@ enum Hostile {
 struct ContentGenerator {
     var rng: SeededRNG
     let topic: Topic
-    /// The run's own variation of the figures (`marketFigures`), from its run id: two runs of one request are two
-    /// versions of a report, and their figures must differ as a real market's do between two research runs.
-    /// 0 (the default): the figures follow from the request alone.
+    /// The run's own variation of the figures (`marketFigures`), from the report the run is for
+    /// (`metadata.report_id`): two runs of one request are two versions of a report, and their figures must differ
+    /// as a real market's do between two research runs. 0 (no report id): the figures follow from the request
+    /// alone, which keeps the content deterministic per request for every other caller.
     var runVariation: UInt64 = 0
 
     init(seed: UInt64, key: String, topic: Topic) {

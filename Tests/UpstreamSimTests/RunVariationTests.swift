@@ -4,7 +4,7 @@ import Testing
 @testable import UpstreamSim
 
 /// Two runs of one request are two versions of a report (issue 16): their figures differ, deterministically
-/// from the run id, and each report's prose still states its own tables' figures.
+/// from the run's report id (`metadata.report_id`), and each report's prose still states its own tables' figures.
 @Suite struct RunVariationTests {
     static func report(variation: UInt64) -> String {
         let topic = Topic(input: .string("Industry: drones\nRegion: Asia"), hostile: false)
@@ -14,9 +14,9 @@ import Testing
     }
 
     @Test func theSameRequestInAnotherRunStatesOtherFigures() throws {
-        let first = Self.report(variation: fnv1a("trun_a"))
-        let again = Self.report(variation: fnv1a("trun_a"))
-        let second = Self.report(variation: fnv1a("trun_b"))
+        let first = Self.report(variation: fnv1a("rpt_a"))
+        let again = Self.report(variation: fnv1a("rpt_a"))
+        let second = Self.report(variation: fnv1a("rpt_b"))
         #expect(first == again)
         let now = Date()
         let a = ReportFigures.keyFigures(inMarkdown: first, completedAt: now)
@@ -32,6 +32,6 @@ import Testing
 
     @Test func withoutARunTheFiguresFollowFromTheRequestAlone() {
         #expect(Self.report(variation: 0) == Self.report(variation: 0))
-        #expect(Self.report(variation: 0) != Self.report(variation: fnv1a("trun_a")))
+        #expect(Self.report(variation: 0) != Self.report(variation: fnv1a("rpt_a")))
     }
 }
