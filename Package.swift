@@ -41,6 +41,7 @@ let package = Package(
         // Pure Swift layers.
         .target(name: "ServerSentEvents", swiftSettings: strict),
         .target(name: "Web", dependencies: [log], swiftSettings: strict),
+        .target(name: "ReportFigures", dependencies: ["Web"], swiftSettings: strict),
         .target(name: "FastCGIServer", dependencies: ["FastCGI", "CProcess", "Web", log], swiftSettings: strict),
         .target(name: "ParallelAPI", dependencies: ["HTTPClient", "ServerSentEvents", log], swiftSettings: strict),
         .target(name: "ResendAPI", dependencies: ["HTTPClient", log], swiftSettings: strict),
@@ -48,7 +49,7 @@ let package = Package(
         .target(
             name: "MarketLens",
             dependencies: [
-                "Web", "Postgres", "Markdown", "HTTPClient", "ParallelAPI", "ResendAPI", "Migrations", log,
+                "Web", "ReportFigures", "Postgres", "Markdown", "HTTPClient", "ParallelAPI", "ResendAPI", "Migrations", log,
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -78,15 +79,16 @@ let package = Package(
         .testTarget(name: "MarkdownTests", dependencies: ["Markdown"], swiftSettings: strict),
         .testTarget(name: "ServerSentEventsTests", dependencies: ["ServerSentEvents"], swiftSettings: strict),
         .testTarget(name: "WebTests", dependencies: ["Web"], swiftSettings: strict),
+        .testTarget(name: "ReportFiguresTests", dependencies: ["ReportFigures"], swiftSettings: strict),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "Web", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "ParallelAPITests", dependencies: ["ParallelAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ResendAPITests", dependencies: ["ResendAPI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
-        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "Web", "Postgres", "Migrations", "TestSupport",
+        .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "ReportFigures", "Web", "Postgres", "Migrations", "TestSupport",
                                                       "ParallelAPI", "FastCGIServer", "HTTPClient", "ResendAPI", log],
                     swiftSettings: strict),
-        .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim"], swiftSettings: strict),
+        .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim", "ReportFigures"], swiftSettings: strict),
     ]
 )

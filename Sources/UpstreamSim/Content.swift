@@ -59,6 +59,11 @@ enum Hostile {
 struct ContentGenerator {
     var rng: SeededRNG
     let topic: Topic
+    /// The run's own variation of the figures (`marketFigures`), from the report the run is for
+    /// (`metadata.report_id`): two runs of one request are two versions of a report, and their figures must differ
+    /// as a real market's do between two research runs. 0 (no report id): the figures follow from the request
+    /// alone, which keeps the content deterministic per request for every other caller.
+    var runVariation: UInt64 = 0
 
     init(seed: UInt64, key: String, topic: Topic) {
         self.rng = SeededRNG(seed: seed ^ fnv1a(key))
@@ -116,34 +121,76 @@ struct ContentGenerator {
         let cagr = Double(rng.int(35, 140)) / 10
         var players = ContentGenerator.players
         for i in stride(from: players.count - 1, to: 0, by: -1) { players.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let figures = marketFigures(size: size, cagr: cagr, players: Array(players.prefix(6)), baseYear: MarketFigures.currentYear())
         let hostileLine = t.hostile ? "\n\n\(Hostile.all)\n\n<a href=\"javascript:alert(1)\">details</a>\n" : ""
         var md = "# \(t.title): Market Research Report\(t.hostile ? " " + Hostile.script : "")\n\n"
-        md += "## Executive Summary\n\nThe \(t.industry.lowercased()) market in \(t.region) was worth an estimated USD \(fmt(size)) billion in 2025 [1] and is expected to grow at a CAGR of \(fmt(cagr))% through 2030 [2]. Consolidation among the leading players and rising demand from mid-sized buyers are the main forces shaping the market [1, 3].\(hostileLine)\n\n"
-        md += "## Market Size\n\n| Year | Market size (USD bn) | Growth (%) |\n|---|---:|---:|\n"
-        var v = size
-        for year in 2023...2027 {
-            let g = cagr + Double(rng.int(-15, 15)) / 10
-            md += "| \(year) | \(fmt(v)) | \(fmt(g)) |\n"
-            v *= 1 + g / 100
-        }
-        md += "\nFigures for 2026 and later are forecasts [2][4].\n\n"
+        md += "## Executive Summary\n\nThe \(t.industry.lowercased()) market in \(t.region) was worth an estimated USD \(fmt(figures.size)) billion in \(figures.baseYear) [1] and is expected to grow at a CAGR of \(fmt(figures.cagr))% through \(figures.lastYear) [2]. Consolidation among the leading players and rising demand from mid-sized buyers are the main forces shaping the market [1, 3].\(hostileLine)\n\n"
+        md += "## Market Size\n\n" + figures.sizeTable
+        md += "\nFigures for \(figures.baseYear + 1) and later (marked F) are forecasts [2][4].\n\n"
         md += "## Growth Drivers\n\n"
         md += "- **Digital adoption**: buyers in \(t.region) are moving procurement online, shortening sales cycles [3].\n"
         md += "- **Regulation**: new reporting rules favour established, compliant providers [4].\n"
         md += "- **Capital inflows**: private equity invested heavily in \(t.industry.lowercased()) since 2023 [5].\n"
         md += "- **Cost pressure**: automation lowers unit costs by an estimated \(rng.int(8, 25))% [\(min(6, n))].\n\n"
-        md += "## Competitive Landscape\n\n| Rank | Company | Est. share (%) | Headquarters |\n|---:|---|---:|---|\n"
-        var share = Double(rng.int(120, 220)) / 10
-        for (i, p) in players.prefix(6).enumerated() {
-            md += "| \(i + 1) | \(p)\(t.hostile && i == 0 ? " " + Hostile.img : "") | \(fmt(share)) | \(rng.pick(["Berlin", "London", "New York", "Singapore", "Paris", "Toronto", "Tokyo"])) |\n"
-            share *= 0.78
-        }
-        md += "\nThe top five players hold roughly \(rng.int(35, 60))% of the market; the rest is fragmented among regional specialists [3].\n\n"
+        md += "## Competitive Landscape\n\n" + figures.shareTable
+        md += "\nThe top five players hold roughly \(fmt(figures.topFiveShare))% of the market; the rest is fragmented among regional specialists [3].\n\n"
         md += "## Regional Analysis\n\n\(t.region) accounts for a growing share of global demand. Northern sub-markets are the most mature, while southern and eastern sub-markets show the fastest growth [4]. Price levels differ by up to \(rng.int(10, 35))% between sub-markets [1].\n\n"
         md += "## Risks\n\n1. Macroeconomic slowdown reducing discretionary spend [2].\n2. Supply-chain disruption and input-cost inflation [5].\n3. Regulatory change increasing compliance costs [4].\n\n"
-        md += "## Outlook\n\nWe expect the \(t.industry.lowercased()) market in \(t.region) to reach about USD \(fmt(v)) billion by 2027, with mergers and acquisitions continuing among mid-tier players [\(min(6, n))]. Analysts broadly agree on this trajectory [1–3].\n"
+        md += "## Outlook\n\nWe expect the \(t.industry.lowercased()) market in \(t.region) to reach about USD \(fmt(figures.forecastSize)) billion by \(figures.lastYear), with mergers and acquisitions continuing among mid-tier players [\(min(6, n))]. Analysts broadly agree on this trajectory [1–3].\n"
         if t.hostile { md += "\n[Read more](javascript:alert(1)) \(Hostile.svg)\n" }
         return md
+    }
+
+    /// The report's figures as Markdown tables: the market size by year (three years to `baseYear`, five
+    /// forecast years after it, marked `F`) with a CAGR row, and the market shares of `players` (adding up to
+    /// less than 100 %, the rest being smaller players). The one place the simulated figures come from, so
+    /// they can be varied or fixed here alone. Hostile topics put markup into the share table.
+    mutating func marketFigures(size: Double, cagr: Double, players: [String], baseYear: Int) -> MarketFigures {
+        // Each run moves the base size by up to ±12 % and the CAGR by up to ±1.5 points, never to zero: the
+        // same request researched again states other, nearby figures.
+        var size = size
+        var cagr = cagr
+        var shareScale = 1.0
+        if runVariation != 0 {
+            var variation = SeededRNG(seed: runVariation)
+            let percent = variation.int(3, 12) * (variation.int(0, 1) == 0 ? -1 : 1)
+            size = (size * (1 + Double(percent) / 100) * 10).rounded() / 10
+            cagr = max(0.5, cagr + Double(variation.int(-15, 15)) / 10)
+            shareScale = 1 + Double(variation.int(-10, 10)) / 100
+        }
+        var table = "| Year | Market size (USD bn) | Growth (%) |\n|---|---:|---:|\n"
+        var value = size
+        var rows: [(Int, Double, Double)] = []
+        // Walk back from the base year, then forward, each year's growth close to the CAGR.
+        for year in stride(from: baseYear, through: baseYear - 2, by: -1) {
+            let growth = cagr + Double(rng.int(-15, 15)) / 10
+            rows.insert((year, value, growth), at: 0)
+            value /= 1 + growth / 100
+        }
+        value = size
+        for year in (baseYear + 1)...(baseYear + 5) {
+            let growth = cagr + Double(rng.int(-10, 10)) / 10
+            value *= 1 + growth / 100
+            rows.append((year, value, growth))
+        }
+        for (year, size, growth) in rows {
+            table += "| \(year)\(year > baseYear ? "F" : "") | \(fmt(size)) | \(fmt(growth)) |\n"
+        }
+        let forecastSize = rows.last?.1 ?? size
+        let realised = pow(forecastSize / size, 1 / 5.0) - 1
+        table += "| CAGR \(baseYear)–\(baseYear + 5) | | \(fmt(realised * 100))% |\n"
+        var shares = "| Rank | Company | Est. share (%) | Headquarters |\n|---:|---|---:|---|\n"
+        var share = Double(rng.int(120, 220)) / 10 * shareScale
+        var listed: [Double] = []
+        for (i, player) in players.enumerated() {
+            let name = player + (topic.hostile && i == 0 ? " " + Hostile.img : "")
+            shares += "| \(i + 1) | \(name) | \(fmt(share)) | \(rng.pick(["Berlin", "London", "New York", "Singapore", "Paris", "Toronto", "Tokyo"])) |\n"
+            listed.append((share * 10).rounded() / 10)
+            share *= 0.78
+        }
+        return MarketFigures(
+            baseYear: baseYear, size: size, cagr: (realised * 1000).rounded() / 10, forecastSize: forecastSize,
+            sizeTable: table, shareTable: shares, topFiveShare: listed.prefix(5).reduce(0, +))
     }
 
     /// The text output as Parallel's deep research writes it: the report with inline markers and its own
@@ -272,3 +319,24 @@ struct ContentGenerator {
 }
 
 func fmt(_ d: Double) -> String { String(format: "%.1f", d) }
+
+/// What `ContentGenerator.marketFigures` produced: the tables and the numbers the report's prose repeats.
+struct MarketFigures {
+    var baseYear: Int
+    var size: Double
+    /// The CAGR from the base year to the last forecast year, in percent (as the table states it).
+    var cagr: Double
+    var forecastSize: Double
+    var sizeTable: String
+    var shareTable: String
+    var topFiveShare: Double
+
+    var lastYear: Int { baseYear + 5 }
+
+    /// The current UTC year: reports complete now, so later years are forecasts.
+    static func currentYear() -> Int {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        return calendar.component(.year, from: Date())
+    }
+}

@@ -82,6 +82,9 @@ extension Simulator {
         let hostile = metadata["sim_content"]?.stringValue == "hostile" || input.compact.contains("sim:hostile")
         let topic = Topic(input: input, hostile: hostile)
         var gen = ContentGenerator(seed: config.seed, key: input.compact + "|" + processor + "|" + (spec?.compact ?? ""), topic: topic)
+        // Content is deterministic per request (the conformance suite holds the simulator to it); a caller's
+        // `metadata.report_id` names the run's own report, so each version of a Marketlens report gets its own figures.
+        gen.runVariation = metadata["report_id"]?.stringValue.map(fnv1a) ?? 0
         let perElement = betas.contains("field-basis-2025-11-25")
         let output: JSON
         switch kind {

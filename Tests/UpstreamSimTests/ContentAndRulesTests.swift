@@ -1,4 +1,5 @@
 import Foundation
+import ReportFigures
 import Testing
 @testable import UpstreamSim
 
@@ -59,6 +60,27 @@ struct ContentAndRulesTests {
         #expect(!ra.contains("<script>"))
         var h = ContentGenerator(seed: 1, key: "k", topic: Topic(input: .string("Industry: drones sim:hostile"), hostile: true))
         #expect(h.report(citationCount: 6).contains("<script>alert(1)</script>"))
+    }
+
+    @Test("reports hold a market size table with forecasts and a CAGR, and a share table, that chart")
+    func reportFigures() throws {
+        let topic = Topic(input: .string("Industry: drones\nRegion: Asia"), hostile: false)
+        var generator = ContentGenerator(seed: 7, key: "k", topic: topic)
+        let report = generator.report(citationCount: 6)
+        let year = MarketFigures.currentYear()
+        let now = Date()
+        let charts = ReportFigures.charts(inMarkdown: report, completedAt: now)
+        let size = try #require(charts.first { $0.title == "Market size" })
+        #expect(size.kind == .line && size.unit == "USD bn" && size.points.count == 8)
+        #expect(size.points.filter(\.isForecast).map(\.label) == (1...5).map { "\(year + $0)F" })
+        #expect(charts.contains { $0.kind == .bar && $0.title == "Growth" })
+        let shares = try #require(charts.first { $0.kind == .share })
+        #expect(shares.points.count == 7 && shares.points.last?.isRemainder == true)
+        let figures = ReportFigures.keyFigures(inMarkdown: report, completedAt: now)
+        #expect(figures.currentSize?.year == year && figures.forecastSize?.year == year + 5)
+        let cagr = try #require(figures.cagr)
+        #expect(report.contains("CAGR of \(String(format: "%.1f", cagr.value))%"))
+        #expect(report.contains("USD \(String(format: "%.1f", figures.currentSize?.value ?? 0)) billion in \(year)"))
     }
 
     @Test("timestamps have microseconds and a Z suffix")

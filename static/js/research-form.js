@@ -1,41 +1,7 @@
 // As-you-type feedback for the research form (progressive enhancement: the form works without it).
 // Asks POST /api/v1/validate after the visitor pauses, and shows the answer in the form's aria-live status
 // element with textContent only. Field messages from the server are shown next to the fields on submit;
-// this script never blocks submitting.
-//
-// The home page is the same for everyone (cached by nginx), so its form comes without a CSRF token: the first
-// time the form is used this script asks GET /csrf-token (which sets the cookie) and fills the hidden field.
-// A submit before the token has arrived waits for it; if it cannot be had, the form is sent anyway and the
-// server shows it again with a token ("please submit again"), exactly as without JavaScript.
-(function () {
-  "use strict";
-  var form = document.querySelector("form.research-form");
-  var field = form && form.elements.namedItem("csrf_token");
-  if (!form || !field || !window.fetch) { return; }
-  var pending = null;
-
-  function fetchToken() {
-    if (field.value) { return Promise.resolve(); }
-    if (!pending) {
-      pending = fetch("/csrf-token", { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : {}; })
-        .then(function (body) {
-          if (body && typeof body.csrf_token === "string") { field.value = body.csrf_token; }
-        })
-        .catch(function () {})
-        .then(function () { pending = null; });
-    }
-    return pending;
-  }
-
-  form.addEventListener("focusin", fetchToken);
-  form.addEventListener("submit", function (event) {
-    if (field.value) { return; }
-    event.preventDefault();
-    fetchToken().then(function () { form.submit(); });
-  });
-})();
-
+// this script never blocks submitting. The form's CSRF token is fetched by csrf-form.js.
 (function () {
   "use strict";
   var form = document.querySelector("form.research-form");

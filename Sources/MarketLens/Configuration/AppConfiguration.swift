@@ -21,6 +21,9 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// Chat API validation calls per client and hour (`MAX_VALIDATION_CHECKS_PER_CLIENT_PER_HOUR`; cache hits
     /// are free): each is a paid call, so an address cannot make the site spend without bound.
     public var maxValidationChecksPerClientPerHour: Int
+    /// Days after which anyone (not only its owner) may refresh a report family whose newest version is that
+    /// old (`MARKETLENS_REFRESH_AFTER_DAYS`; 0: anyone, at any time).
+    public var refreshAfterDays: Int
     public var workers: Int
     public var threads: Int
     public var httpsPort: Int
@@ -83,6 +86,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
             "MAX_BATCH_RUNS_PER_CLIENT_PER_HOUR", default: 400, range: 0...10_000_000)
         maxValidationChecksPerClientPerHour = try reader.integer(
             "MAX_VALIDATION_CHECKS_PER_CLIENT_PER_HOUR", default: 120, range: 0...1_000_000)
+        refreshAfterDays = try reader.integer("MARKETLENS_REFRESH_AFTER_DAYS", default: 30, range: 0...3650)
         workers = try reader.integer("MARKETLENS_WORKERS", default: 2, range: 1...64)
         threads = try reader.integer("MARKETLENS_THREADS", default: 32, range: 1...4096)
         httpsPort = try reader.integer("HTTPS_PORT", default: 8443, range: 1...65535)

@@ -95,7 +95,7 @@ struct ReportLists: Sendable {
                 let newest = try connection.query(
                     """
                     SELECT slug, title, completed_at FROM reports
-                    WHERE status = 'completed' AND visibility = 'public' AND NOT hidden
+                    WHERE \(unescaped: LibrarySearch.listed) AND \(unescaped: LibrarySearch.newestOfFamily)
                     ORDER BY completed_at DESC LIMIT 10
                     """)
                 lists.latest = try newest.map { row in

@@ -64,6 +64,7 @@ enum LibraryPage {
                     "completedText": ReaderDates.day(item.completedAt),
                     "snippet": item.snippet.map { ["text": $0.text, "hit": $0.isHit] as [String: Any] },
                     "hasSnippet": !item.snippet.isEmpty,
+                    "hasVersions": item.versionCount > 1, "versionsText": "\(item.versionCount) versions",
                 ] as [String: Any]
             },
             "hasItems": !items.isEmpty,

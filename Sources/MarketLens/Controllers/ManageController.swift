@@ -20,7 +20,7 @@ enum ManageController {
         throw notFound
     }
 
-    /// The page's forms: `action` = cancel | retry | public | unlisted | stop_emails | delete; 303 back.
+    /// The page's forms: `action` = cancel | retry | refresh | public | unlisted | stop_emails | delete; 303 back.
     @Sendable static func act(_ request: Request, _ context: RequestContext) throws -> Response {
         let token = try pageToken(request)
         let form = try request.form()
@@ -47,6 +47,9 @@ enum ManageController {
                 case "public", "unlisted":
                     try actions.setVisibility(action == "public" ? .listed : .unlisted, of: report, on: connection)
                     return action
+                case "refresh":
+                    _ = try ReportRefreshController.refresh(report, byOwner: true, request, context)
+                    return "refreshed"
                 case "stop_emails":
                     try actions.stopEmails(of: report, on: connection)
                     return "emails_stopped"
@@ -59,6 +62,8 @@ enum ManageController {
             }
         } catch let refusal as ReportOwnerActions.Refusal {
             throw httpError(refusal)
+        } catch let refusal as ReportRefresh.Refusal {
+            throw ReportRefreshController.httpError(refusal)
         } catch {
             throw ReportCreationController.httpError(for: error)
         }
@@ -179,6 +184,7 @@ enum ManageController {
     static let notices: [String: String] = [
         "cancelled": "The research was cancelled.",
         "retried": "The research was started again.",
+        "refreshed": "A refresh is running: it becomes the report's next version when it completes.",
         "public": "The report is public: it is listed in the library once complete.",
         "unlisted": "The report is unlisted: only people with its link can read it.",
         "emails_stopped": "E-mails are stopped and the address is erased.",

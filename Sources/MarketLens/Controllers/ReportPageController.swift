@@ -20,9 +20,12 @@ enum ReportPageController {
             let citations = ReportCitations(content: content, basis: ReportBasis(json: report.basis?.text))
             // The report's own reference list is shown as the page's numbered list, so the body goes without it.
             let body = citations.section.map { $0.removing(from: content) } ?? content
-            let page = ReportPage.context(
-                report: report, rendered: ReportRendering.render(content: body, citationTargets: citations.targets),
+            var page = ReportPage.context(
+                report: report, rendered: ReportRendering.render(
+                    content: body, citationTargets: citations.targets, completedAt: report.completedAt),
                 citations: citations, baseURL: context.app.configuration.baseURL)
+            page["versions"] = ReportVersionsView.context(
+                for: report, family: try family(of: report, context), refreshAfterDays: refreshAfterDays(context))
             return try context.app.renderer.render("report", page)
         } wrap: { text in
             Response.html(text)
@@ -38,10 +41,21 @@ enum ReportPageController {
                 url: ReaderLinks.reportURL(baseURL: context.app.configuration.baseURL, slug: slug))
             let content = report.content ?? ""
             return ReportMarkdownExport.document(
-                metadata: metadata, content: content,
+                metadata: metadata, versions: ReportVersionsView.markdownVersions(
+                    for: report, family: try family(of: report, context), baseURL: context.app.configuration.baseURL),
+                content: content,
                 citations: ReportCitations(content: content, basis: ReportBasis(json: report.basis?.text)))
         } wrap: { text in
             Response(status: 200, contentType: "text/markdown; charset=utf-8", text: text)
+        }
+    }
+
+    static func refreshAfterDays(_ context: RequestContext) -> Int { context.app.configuration.refreshAfterDays }
+
+    /// What a version's page and download say about its family.
+    static func family(of report: Report, _ context: RequestContext) throws -> ReportFamily {
+        try context.database.withConnection(readOnly: true) { connection in
+            try ReportFamily.load(for: report, on: connection)
         }
     }
 
@@ -56,8 +70,9 @@ enum ReportPageController {
         let version = try context.database.withConnection(readOnly: true) { connection in
             try connection.queryFirst(
                 """
-                SELECT id, visibility, completed_at, hidden, deleted_at IS NOT NULL AS deleted FROM reports
-                WHERE slug = \(slug) AND status = 'completed' AND content IS NOT NULL
+                SELECT id, visibility, completed_at, hidden, deleted_at IS NOT NULL AS deleted,
+                       \(ReportVersions.familyState(refreshAfterDays: refreshAfterDays(context))) AS family
+                FROM reports WHERE slug = \(slug) AND status = 'completed' AND content IS NOT NULL
                 """)
         }
         guard let version else { throw notFound }
@@ -68,7 +83,7 @@ enum ReportPageController {
         let cacheControl = Self.cacheControl(visibility: visibility)
         let etag = ReaderCaching.etag(
             slug: slug, completedAt: try version.optionalDate("completed_at"), visibility: visibility,
-            representation: representation)
+            representation: representation, family: try version.optionalString("family") ?? "")
         if ReaderCaching.matches(ifNoneMatch: request.header("If-None-Match"), etag: etag) {
             return ReaderCaching.notModified(etag: etag, cacheControl: cacheControl)
         }

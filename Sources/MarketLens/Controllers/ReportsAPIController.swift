@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import ReportFigures
 import Web
 
 /// `GET /api/v1/reports` (public reports, keyset-paginated) and `GET /api/v1/reports/{id}` (one report's state).
@@ -21,9 +22,15 @@ enum ReportsAPIController {
         guard id.utf8.count >= 4, id.utf8.count <= 64,
             id.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
         else { throw notFound }
-        let report = try ReportAccess.require(
-            try context.database.withConnection(readOnly: true) { try ReportStore.find(publicID: id, on: $0) }, message: notFound.message)
-        return try Response.json(ReportStateBody(report: report, baseURL: context.app.configuration.baseURL))
+        let (report, family) = try context.database.withConnection(readOnly: true) { connection in
+            let report = try ReportAccess.require(try ReportStore.find(publicID: id, on: connection),
+                                                  message: notFound.message)
+            return (report, try ReportFamily.load(for: report, on: connection))
+        }
+        var body = ReportStateBody(report: report, baseURL: context.app.configuration.baseURL)
+        body.versions = ReportVersionsView.markdownVersions(
+            for: report, family: family, baseURL: context.app.configuration.baseURL)
+        return try Response.json(body)
     }
 }
 
@@ -57,8 +64,16 @@ struct ReportStateBody: Encodable {
     var markdown: String?
     var references: [ReferenceBody]?
     var consultedSources: [ReferenceBody]?
+    /// The report's version, its family's id and the family's versions a reader of it may see (issue 16):
+    /// `version` is null until the report completes.
+    var versions: ReportMarkdownExport.Versions?
+    var versionNumber: Int?
+    /// When complete: the charts the page draws, as the values read from their tables, and the key figures.
+    var charts: [ChartBody]?
+    var keyFigures: KeyFiguresBody?
 
     init(report: Report, baseURL: String) {
+        versionNumber = report.version
         id = report.publicID
         status = report.status.rawValue
         industry = report.industry
@@ -81,6 +96,10 @@ struct ReportStateBody: Encodable {
             markdown = content
             references = citations.references.map { ReferenceBody($0, numbered: true) }
             consultedSources = citations.consulted.map { ReferenceBody($0, numbered: false) }
+            // The same body the page renders (without the reference list), so table indices and anchors agree.
+            let body = citations.section.map { $0.removing(from: content) } ?? content
+            charts = ReportFigures.charts(inMarkdown: body, completedAt: report.completedAt).map(ChartBody.init)
+            keyFigures = KeyFiguresBody(ReportFigures.keyFigures(inMarkdown: body, completedAt: report.completedAt))
         }
     }
 
@@ -88,7 +107,15 @@ struct ReportStateBody: Encodable {
         case id, status, industry, region, visibility, progress, error, slug, title, url
         case createdAt = "created_at", startedAt = "started_at", completedAt = "completed_at"
         case markdownURL = "markdown_url"
-        case markdown, references, consultedSources = "consulted_sources"
+        case markdown, references, consultedSources = "consulted_sources", charts, keyFigures = "key_figures"
+        case version, family, versions
+    }
+
+    /// `{version, id, url}` of one version.
+    struct VersionBody: Encodable {
+        var version: Int
+        var id: String
+        var url: String
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -111,6 +138,120 @@ struct ReportStateBody: Encodable {
         try container.encodeIfPresent(markdown, forKey: .markdown)
         try container.encodeIfPresent(references, forKey: .references)
         try container.encodeIfPresent(consultedSources, forKey: .consultedSources)
+        try container.encodeIfPresent(charts, forKey: .charts)
+        try container.encodeIfPresent(keyFigures, forKey: .keyFigures)
+        if let versions {
+            try container.encode(versionNumber, forKey: .version)
+            try container.encode(versions.family, forKey: .family)
+            try container.encode(versions.all.map { VersionBody(version: $0.version, id: $0.id, url: $0.url) },
+                                 forKey: .versions)
+        }
+    }
+}
+
+/// One chart in `GET /api/v1/reports/{id}`: its kind (`line`, `bar`, `share`), the table it came from (index
+/// from 0 and the page anchor) and its values in drawing order.
+struct ChartBody: Encodable {
+    struct Point: Encodable {
+        var label: String
+        var value: Double
+        var forecast: Bool
+        /// The "Other" remainder added to shares under 100 % (not a row of the table).
+        var remainder: Bool
+    }
+
+    var id: String
+    var kind: String
+    var title: String
+    var unit: String
+    var tableIndex: Int
+    var tableAnchor: String
+    var heading: String?
+    var note: String?
+    var points: [Point]
+
+    init(_ chart: ReportChart) {
+        id = chart.id
+        kind = chart.kind.rawValue
+        title = chart.title
+        unit = chart.unit
+        tableIndex = chart.tableIndex
+        tableAnchor = chart.tableAnchor
+        heading = chart.heading
+        note = chart.note
+        points = chart.points.map { Point(label: $0.label, value: $0.value, forecast: $0.isForecast, remainder: $0.isRemainder) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, title, unit, heading, note, points
+        case tableIndex = "table_index", tableAnchor = "table_anchor"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(title, forKey: .title)
+        try container.encode(unit, forKey: .unit)
+        try container.encode(tableIndex, forKey: .tableIndex)
+        try container.encode(tableAnchor, forKey: .tableAnchor)
+        try container.encode(heading, forKey: .heading)
+        try container.encode(note, forKey: .note)
+        try container.encode(points, forKey: .points)
+    }
+}
+
+/// The key figures in `GET /api/v1/reports/{id}`: each null when the report's tables do not state it.
+struct KeyFiguresBody: Encodable {
+    struct Figure: Encodable {
+        var value: Double
+        var unit: String
+        var year: Int?
+        var label: String
+        var tableIndex: Int
+        var tableAnchor: String
+
+        init(_ figure: KeyFigures.Figure) {
+            value = figure.value
+            unit = figure.unit
+            year = figure.year
+            label = figure.label
+            tableIndex = figure.tableIndex
+            tableAnchor = figure.tableAnchor
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case value, unit, year, label, tableIndex = "table_index", tableAnchor = "table_anchor"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(value, forKey: .value)
+            try container.encode(unit, forKey: .unit)
+            try container.encode(year, forKey: .year)
+            try container.encode(label, forKey: .label)
+            try container.encode(tableIndex, forKey: .tableIndex)
+            try container.encode(tableAnchor, forKey: .tableAnchor)
+        }
+    }
+
+    var currentSize: Figure?
+    var forecastSize: Figure?
+    var cagr: Figure?
+
+    init(_ figures: KeyFigures) {
+        currentSize = figures.currentSize.map(Figure.init)
+        forecastSize = figures.forecastSize.map(Figure.init)
+        cagr = figures.cagr.map(Figure.init)
+    }
+
+    enum CodingKeys: String, CodingKey { case currentSize = "current_size", forecastSize = "forecast_size", cagr }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(currentSize, forKey: .currentSize)
+        try container.encode(forecastSize, forKey: .forecastSize)
+        try container.encode(cagr, forKey: .cagr)
     }
 }
 

@@ -10,6 +10,8 @@ public struct LibraryItem: Sendable, Equatable {
     public var industry: String
     public var region: String
     public var completedAt: Date
+    /// How many listed versions its family has (the library shows a family once, by its newest listed version).
+    public var versionCount: Int = 1
     /// The excerpt to show: search hits marked when there was search text, else the start of the report.
     public var snippet: [SnippetSegment]
 }
@@ -24,6 +26,17 @@ public struct SnippetSegment: Sendable, Equatable {
 public enum LibrarySearch {
     /// The condition every listed report meets (it matches the partial index `reports_library_idx`).
     static let listed = "status = 'completed' AND visibility = 'public' AND NOT hidden"
+    /// A listed report that no newer listed version of its family supersedes (issue 16: one entry per family).
+    static let newestOfFamily = """
+        NOT EXISTS (SELECT 1 FROM reports newer WHERE newer.family_id = reports.family_id \
+        AND newer.version > reports.version AND newer.status = 'completed' AND newer.visibility = 'public' \
+        AND NOT newer.hidden)
+        """
+    /// The number of listed versions in the family of `r`.
+    static let familyVersionCount = """
+        (SELECT count(*) FROM reports v WHERE v.family_id = r.family_id AND v.status = 'completed' \
+        AND v.visibility = 'public' AND NOT v.hidden AND v.version IS NOT NULL)
+        """
 
     /// Markers `ts_headline` puts around hits: private-use characters, which `snippet(from:)` turns into
     /// segments. A report that contains them itself only gets some text highlighted; nothing becomes markup.
@@ -35,7 +48,7 @@ public enum LibrarySearch {
 
     /// The `WHERE` clause for a query's filters (not its page or order).
     static func filters(_ query: LibraryQuery) -> Query {
-        var parts: [Query] = [Query(unescaped: listed)]
+        var parts: [Query] = [Query(unescaped: listed), Query(unescaped: newestOfFamily)]
         if let text = query.text { parts.append("search @@ websearch_to_tsquery('english', \(text))") }
         if let region = query.region { parts.append("region = \(region)") }
         if let from = query.from { parts.append("completed_at >= \(from.start)") }
@@ -72,7 +85,8 @@ public enum LibrarySearch {
         // The page is chosen on the narrow inner query; the expensive snippet is computed for its rows only.
         let rows = try connection.query(
             """
-            SELECT r.id, r.public_id, r.slug, r.title, r.industry, r.region, r.completed_at, \(snippetSQL) AS snippet
+            SELECT r.id, r.public_id, r.slug, r.title, r.industry, r.region, r.completed_at, \(snippetSQL) AS snippet,
+                   \(unescaped: familyVersionCount) AS versions
             FROM (SELECT id, completed_at, \(rank) AS rank FROM reports WHERE \(filters(query))
                   ORDER BY \(unescaped: order) LIMIT \(LibraryQuery.pageSize) OFFSET \(offset)) AS page
             JOIN reports r ON r.id = page.id
@@ -83,7 +97,7 @@ public enum LibrarySearch {
             return LibraryItem(
                 id: try row.int64("id"), publicID: try row.string("public_id"), slug: try row.string("slug"),
                 title: try row.string("title"), industry: try row.string("industry"), region: try row.string("region"),
-                completedAt: try row.date("completed_at"),
+                completedAt: try row.date("completed_at"), versionCount: try row.int("versions"),
                 snippet: query.text == nil
                     ? [SnippetSegment(text: ReportRendering.summary(of: raw), isHit: false)]
                     : snippet(from: raw))

@@ -5,13 +5,15 @@ import Web
 /// `If-None-Match` evaluation.
 enum ReaderCaching {
     /// Bumped whenever the report templates or rendering change, so browsers do not keep an older page.
-    static let renderVersion = "reader-2"
+    static let renderVersion = "reader-4"
 
     /// An ETag for one representation of a report: FNV-1a (64 bit) of the parts, quoted. The parts are the
-    /// slug, the completion time, the visibility and the representation (`html`, `md`).
-    static func etag(slug: String, completedAt: Date?, visibility: String, representation: String) -> String {
+    /// slug, the completion time, the visibility, the representation (`html`, `md`) and the state of the report's
+    /// family (`ReportVersions.familyState`: a new version must change its older versions' pages).
+    static func etag(slug: String, completedAt: Date?, visibility: String, representation: String,
+                     family: String = "") -> String {
         let millis = completedAt.map { String(Int64(($0.timeIntervalSince1970 * 1000).rounded())) } ?? "-"
-        let key = [renderVersion, representation, slug, millis, visibility].joined(separator: "|")
+        let key = [renderVersion, representation, slug, millis, visibility, family].joined(separator: "|")
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in key.utf8 {
             hash ^= UInt64(byte)

@@ -29,9 +29,39 @@ public enum ReportMarkdownExport {
         }
     }
 
-    /// The whole document.
-    public static func document(metadata: Metadata, content: String, citations: ReportCitations) -> String {
-        var out = frontMatter(metadata)
+    /// Where the report stands in its family of versions (issue 16).
+    public struct Versions: Sendable, Equatable {
+        /// One version of the family.
+        public struct Entry: Sendable, Equatable {
+            public var version: Int
+            public var id: String
+            public var url: String
+            public init(version: Int, id: String, url: String) {
+                self.version = version
+                self.id = id
+                self.url = url
+            }
+        }
+
+        /// This report's number in the family.
+        public var version: Int
+        /// The family's id (the public id of its first report).
+        public var family: String
+        /// Every version a reader of this one may see, this one included, oldest first.
+        public var all: [Entry]
+
+        public init(version: Int, family: String, all: [Entry]) {
+            self.version = version
+            self.family = family
+            self.all = all
+        }
+    }
+
+    /// The whole document; `versions` adds the report's version, family and the other versions to the front
+    /// matter.
+    public static func document(metadata: Metadata, versions: Versions? = nil, content: String,
+                                citations: ReportCitations) -> String {
+        var out = frontMatter(metadata, versions: versions)
         out += "\n"
         out += content.hasSuffix("\n") ? content : content + "\n"
         guard !citations.consulted.isEmpty else { return out }
@@ -44,7 +74,7 @@ public enum ReportMarkdownExport {
     }
 
     /// `---`, one `key: "value"` line per field (values always double-quoted and escaped), `---`.
-    public static func frontMatter(_ metadata: Metadata) -> String {
+    public static func frontMatter(_ metadata: Metadata, versions: Versions? = nil) -> String {
         let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: false)
         var lines = ["---"]
         lines.append("title: " + yamlQuoted(metadata.title))
@@ -54,6 +84,16 @@ public enum ReportMarkdownExport {
         lines.append("completed: " + (metadata.completed.map { yamlQuoted($0.formatted(iso)) } ?? "null"))
         lines.append("processor: " + yamlQuoted(metadata.processor))
         lines.append("url: " + yamlQuoted(metadata.url))
+        if let versions {
+            lines.append("version: \(versions.version)")
+            lines.append("family: " + yamlQuoted(versions.family))
+            lines.append("versions:")
+            for entry in versions.all {
+                lines.append("  - version: \(entry.version)")
+                lines.append("    id: " + yamlQuoted(entry.id))
+                lines.append("    url: " + yamlQuoted(entry.url))
+            }
+        }
         lines.append("---")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Markdown
+import ReportFigures
 
 /// The view model of `templates/report.mustache`: plain values only, so the template escapes every string
 /// (the rendered Markdown is the one exception, and it comes from the Markdown module).
@@ -36,6 +37,7 @@ enum ReportPage {
         let toc: [[String: Any]] = rendered.toc.map { heading in
             ["anchor": heading.anchor, "text": heading.text, "nested": heading.level > 2]
         }
+        let figures = keyFigureContext(rendered.keyFigures)
         let basis = citations.basis
         let notes = basis.entries.filter { !$0.reasoning.isEmpty || $0.confidence != nil }
         return [
@@ -47,6 +49,8 @@ enum ReportPage {
             "toc": toc,
             "hasToc": toc.count > 1,
             "bodyHTML": rendered.html,
+            "keyFigures": figures,
+            "hasKeyFigures": !figures.isEmpty,
             "basis": notes.map { entryContext($0, showField: basis.entries.count > 1) },
             "hasReferences": !citations.references.isEmpty || !citations.consulted.isEmpty || !notes.isEmpty,
             "references": citations.references.map(referenceContext),
@@ -56,6 +60,21 @@ enum ReportPage {
             "consultedCount": citations.consulted.count,
             "consultedLabel": citations.consulted.count == 1 ? "1 source" : "\(citations.consulted.count) sources",
         ]
+    }
+
+    /// The key-figures card: each figure with what it is, its value and the table it came from.
+    static func keyFigureContext(_ figures: KeyFigures) -> [[String: Any]] {
+        func item(_ figure: KeyFigures.Figure?, label: (KeyFigures.Figure) -> String) -> [String: Any]? {
+            guard let figure else { return nil }
+            return ["label": label(figure), "value": figure.displayValue, "anchor": figure.tableAnchor,
+                    "source": figure.label]
+        }
+        func year(_ figure: KeyFigures.Figure) -> String { figure.year.map { " (\($0))" } ?? "" }
+        return [
+            item(figures.currentSize) { "Market size" + year($0) },
+            item(figures.forecastSize) { "Forecast" + year($0) },
+            item(figures.cagr) { $0.label.lowercased().contains("cagr") ? $0.label : "CAGR" },
+        ].compactMap { $0 }
     }
 
     /// What upstream said about one basis field: how it was researched, and how confident it is.

@@ -1,13 +1,15 @@
-import Foundation
+public import Foundation
 public import Markdown
+public import ReportFigures
 
 /// Turns a stored report's Markdown into the HTML of the report page: rendered once per request (or taken from
 /// `ReportRenderCache`), server-side, raw HTML dropped, only absolute http(s) links kept, headings
-/// anchored, `[n]` linked to the references.
+/// anchored, `[n]` linked to the references, each table given an anchor and its charts (`ReportFigures`) beside it.
 public enum ReportRendering {
     /// Ids the report page uses itself, which headings inside the report must not take.
     static let reservedAnchors: Set<String> = [
         "main", "contents", "references", "report", "report-title", "report-meta", "report-actions",
+        "key-figures", "key-figures-title",
     ]
 
     /// What the page needs from the Markdown.
@@ -18,19 +20,34 @@ public enum ReportRendering {
         public var toc: [Heading]
         /// A plain-text summary for `<meta name="description">` (at most 200 characters).
         public var summary: String
+        /// The charts drawn in `html` (none when the tables could not be matched to the page's).
+        public var charts: [ReportChart] = []
+        /// The headline figures the tables state, each pointing at a table anchor present in `html`.
+        public var keyFigures = KeyFigures()
     }
 
     /// Renders a report's Markdown. The first line, when it is a level-1 heading, is left out: the page shows
-    /// the report's title itself. Markers link only to `citationTargets` (nil: every number). Over-large or
-    /// unrenderable content becomes a short notice, not an error page.
-    public static func render(content: String, citationTargets: Set<Int>? = nil) -> Rendered {
+    /// the report's title itself. Markers link only to `citationTargets` (nil: every number). `completedAt`
+    /// decides which years the charts draw as forecasts. Over-large or unrenderable content becomes a short
+    /// notice, not an error page.
+    public static func render(content: String, citationTargets: Set<Int>? = nil, completedAt: Date? = nil) -> Rendered {
         let body = droppingLeadingTitle(content)
+        let tables = ReportFigures.tables(inMarkdown: body)
+        // Table anchors are taken before headings get theirs, so a heading "Table 1" cannot take `table-1`.
         let options = MarkdownOptions(
-            citationLinks: true, reservedAnchors: reservedAnchors, citationTargets: citationTargets)
+            citationLinks: true, reservedAnchors: reservedAnchors.union(tables.map(\.anchor)),
+            citationTargets: citationTargets)
         do {
             let document = try MarkdownRenderer.render(body, options: options)
             let toc = document.headings.filter { (2...3).contains($0.level) && !$0.text.isEmpty }
-            return Rendered(html: document.html, toc: toc, summary: summary(of: body))
+            var rendered = Rendered(html: document.html, toc: toc, summary: summary(of: body))
+            let charts = tables.flatMap { ReportFigures.charts(of: $0, completedAt: completedAt) }
+            if let html = TableFigures.place(charts, tableCount: tables.count, in: document.html) {
+                rendered.html = html
+                rendered.charts = charts
+                rendered.keyFigures = ReportFigures.keyFigures(inMarkdown: body, completedAt: completedAt)
+            }
+            return rendered
         } catch {
             return Rendered(
                 html: "<p>This report is too large to display. Download it as Markdown instead.</p>\n", toc: [],

@@ -39,12 +39,17 @@ public struct Report: Sendable, Equatable {
     public var completedAt: Date?
     /// Set when its owner deleted it: every page and stream of it answers 410 Gone.
     public var deletedAt: Date?
+    /// The id of its family's first report: refreshes of one request are one family (`ReportVersions`).
+    public var familyID: Int64
+    /// Its number in the family, given when it completed (nil before, and for a failed refresh).
+    public var version: Int?
 
     /// The columns `init(row:)` reads, for `SELECT \(raw: Report.columns) FROM reports …`.
     public static let columns = """
         id, public_id, task_run_id, title, slug, industry, region, focus, processor, status, create_uncertain, \
         content, basis, visibility, hidden, email IS NOT NULL AS has_email, error, progress_meter, \
-        sources_considered, sources_read, recent_sources, event_seq, created_at, started_at, completed_at, deleted_at
+        sources_considered, sources_read, recent_sources, event_seq, created_at, started_at, completed_at, deleted_at, \
+        family_id, version
         """
 
     /// Decodes a row selected with `Report.columns`.
@@ -75,6 +80,8 @@ public struct Report: Sendable, Equatable {
         startedAt = try row.optionalDate("started_at")
         completedAt = try row.optionalDate("completed_at")
         deletedAt = try row.optionalDate("deleted_at")
+        familyID = try row.int64("family_id")
+        version = try row.optionalInt("version")
     }
 
     /// Whether anyone may list it (unlisted and hidden reports are reachable by link or not at all).

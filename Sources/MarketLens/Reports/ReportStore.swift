@@ -128,15 +128,30 @@ public enum ReportStore {
     }
 
     /// Inserts a `queued` copy of failed or cancelled report `old` (same request, processor, visibility,
-    /// address and owner) under `publicID`. Nil when `old` is missing, deleted or not finished unsuccessfully.
+    /// address, owner and family: a retried refresh is still that family's refresh) under `publicID`. Nil when `old` is missing, deleted or not finished unsuccessfully.
     static func insertRetry(of old: Int64, publicID: String, on connection: Connection) throws -> Report? {
         try connection.queryFirst(
             """
             INSERT INTO reports (public_id, title, industry, region, focus, processor, visibility, email,
-                                 manage_token_hash, mail_token)
+                                 manage_token_hash, mail_token, family_id)
             SELECT \(publicID), title, industry, region, focus, processor, visibility, email,
-                   manage_token_hash, mail_token
+                   manage_token_hash, mail_token, family_id
             FROM reports WHERE id = \(old) AND status IN ('failed', 'cancelled') AND deleted_at IS NULL
+            RETURNING \(unescaped: Report.columns)
+            """
+        ).map(Report.init(row:))
+    }
+
+    /// Inserts a `queued` refresh of completed report `old` into its family (same request, processor,
+    /// visibility and owner; no address: whoever refreshed may not be the owner, who is not e-mailed about it)
+    /// under `publicID`. Nil when `old` is missing, deleted or not completed.
+    static func insertRefresh(of old: Int64, publicID: String, on connection: Connection) throws -> Report? {
+        try connection.queryFirst(
+            """
+            INSERT INTO reports (public_id, title, industry, region, focus, processor, visibility,
+                                 manage_token_hash, family_id)
+            SELECT \(publicID), title, industry, region, focus, processor, visibility, manage_token_hash, family_id
+            FROM reports WHERE id = \(old) AND status = 'completed' AND deleted_at IS NULL
             RETURNING \(unescaped: Report.columns)
             """
         ).map(Report.init(row:))
