@@ -45,7 +45,7 @@ enum Routes {
         router.get("/r/:slug.md", ReportPageController.markdown)
         router.post("/r/:slug/refresh", ReportRefreshController.refreshFromPage)
         router.get("/r/:slug/compare/:other", ReportCompareController.show)
-        router.post("/api/v1/reports/:id/refresh", ReportRefreshController.refreshFromAPI)
+        router.post("/api/v1/reports/:id/refresh", APIKeyGate.owner(ReportRefreshController.refreshFromAPI))
         router.get("/library", LibraryController.show)
         router.get("/api/v1/reports", APIKeyGate.api(ReportsAPIController.list))
         router.get("/api/v1/reports/:id", APIKeyGate.api(ReportsAPIController.show))
