@@ -46,10 +46,13 @@ let package = Package(
         .target(name: "ParallelAPI", dependencies: ["HTTPClient", "ServerSentEvents", log], swiftSettings: strict),
         .target(name: "ResendAPI", dependencies: ["HTTPClient", log], swiftSettings: strict),
         .target(name: "Migrations", dependencies: ["Postgres", log], swiftSettings: strict),
+        // The event engine: leased work, followed upstream transfers, database lanes. Knows no report or batch.
+        .target(name: "Engine", dependencies: ["Postgres", "HTTPClient", "ServerSentEvents", log],
+                swiftSettings: strict),
         .target(
             name: "MarketLens",
             dependencies: [
-                "Web", "ReportFigures", "Postgres", "Markdown", "HTTPClient", "ParallelAPI", "ResendAPI", "Migrations", log,
+                "Web", "ReportFigures", "Postgres", "Markdown", "HTTPClient", "ParallelAPI", "Engine", "ResendAPI", "Migrations", log,
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -59,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "MarketLensCLI",
             dependencies: [
-                "MarketLens", "FastCGIServer", "Migrations", "Postgres", "HTTPClient", "Web", log,
+                "MarketLens", "Engine", "FastCGIServer", "Migrations", "Postgres", "HTTPClient", "Web", log,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -88,6 +91,8 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "ReportFigures", "Web", "Postgres", "Migrations", "TestSupport",
                                                       "ParallelAPI", "FastCGIServer", "HTTPClient", "ResendAPI", log],
+                    swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Postgres", "HTTPClient", "ParallelAPI", "TestSupport", log],
                     swiftSettings: strict),
         .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim", "ReportFigures"], swiftSettings: strict),
     ]

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 public import Logging
 public import Web
@@ -53,9 +54,12 @@ public struct MarketLensApp: RequestHandlerFactory {
     /// listener, writer and replay threads (live streams), the console's relay thread, the synchronous batch requests' wait thread, the report monitor (follows runs, finishes reports, sends
     /// queued e-mail) and the batch monitor (owns running batches). Read once per worker process.
     public var backgroundServices: [any BackgroundService] {
-        relayHub.services + consoleStreams.services + batchWaits.services
-            + [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger),
-               BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger)]
+        // The monitors share the process's database lanes: their connections are fixed, whatever they follow.
+        let lanes = DatabaseLanes(url: configuration.databaseURL, count: configuration.monitor.databaseConnections,
+                                  logger: logger)
+        return relayHub.services + consoleStreams.services + batchWaits.services
+            + [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger, lanes: lanes),
+               BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger, lanes: lanes)]
     }
 
     /// Finishes reports exactly once (used by the monitor, the webhook and the CLI).

@@ -22,22 +22,6 @@ struct BatchLedger {
         var description: String { "batch lease lost" }
     }
 
-    func renewLease(seconds: Int) throws -> Bool {
-        try connection.queryFirst(
-            """
-            UPDATE batches SET lease_expires_at = now() + make_interval(secs => \(Double(seconds)))
-            WHERE id = \(batchID) AND lease_owner = \(owner) AND status = 'running' RETURNING id
-            """) != nil
-    }
-
-    func releaseLease() throws {
-        try connection.execute(
-            """
-            UPDATE batches SET lease_owner = NULL, lease_expires_at = NULL
-            WHERE id = \(batchID) AND lease_owner = \(owner)
-            """)
-    }
-
     func load() throws -> State? {
         guard let row = try connection.queryFirst(
             """

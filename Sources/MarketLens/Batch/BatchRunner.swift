@@ -68,13 +68,10 @@ struct BatchWork {
 
     mutating func drive() throws {
         while true {
-            if stop.isRequested {
-                try ledger.releaseLease()
-                return
-            }
-            guard try ledger.renewLease(seconds: settings.leaseSeconds), let state = try ledger.load(),
-                  state.status == "running"
-            else { return }
+            // The monitor renews the lease of every batch in one statement per tick, stops this runner when the
+            // lease is lost, and releases all of them at shutdown.
+            if stop.isRequested { return }
+            guard let state = try ledger.load(), state.status == "running" else { return }
             do {
                 try step(state)
                 failures = 0

@@ -9,8 +9,12 @@ public struct MonitorSettings: Sendable {
     public var pollSeconds: Double
     /// `MARKETLENS_MONITOR_INTERVAL` (1): how often the loop claims runs, renews leases and sends due mail.
     public var loopInterval: Double
-    /// `MARKETLENS_MAX_RUNS` (200): the most runs one process follows at once.
+    /// `MARKETLENS_MAX_RUNS` (2000): the most runs one process follows at once (each is a transfer on the
+    /// monitoring thread's multi handle and a descriptor, not a thread).
     public var maxRunsPerProcess: Int
+    /// `MARKETLENS_MONITOR_DB_CONNECTIONS` (2): the database connections (lanes) through which a process's monitors
+    /// store events, finish runs and renew leases, whatever the number of runs.
+    public var databaseConnections: Int
     /// `MARKETLENS_BACKOFF_SECONDS` (1): first reconnect delay of a run stream (doubled, capped at 30 s, jittered).
     public var reconnectBaseSeconds: Double
     /// `MARKETLENS_STREAM_IDLE_SECONDS` (300): a stream without bytes this long is stalled (upstream sends no heartbeats).
@@ -37,7 +41,8 @@ public struct MonitorSettings: Sendable {
         leaseSeconds = 30
         pollSeconds = 15
         loopInterval = 1
-        maxRunsPerProcess = 200
+        maxRunsPerProcess = 2000
+        databaseConnections = 2
         reconnectBaseSeconds = 1
         streamIdleSeconds = 300
         maxStreamFailures = 8
@@ -56,6 +61,8 @@ public struct MonitorSettings: Sendable {
         pollSeconds = try Self.seconds(reader, "MARKETLENS_POLL_SECONDS", pollSeconds, 0.05...3600)
         loopInterval = try Self.seconds(reader, "MARKETLENS_MONITOR_INTERVAL", loopInterval, 0.02...60)
         maxRunsPerProcess = try reader.integer("MARKETLENS_MAX_RUNS", default: maxRunsPerProcess, range: 1...10_000)
+        databaseConnections = try reader.integer(
+            "MARKETLENS_MONITOR_DB_CONNECTIONS", default: databaseConnections, range: 1...16)
         reconnectBaseSeconds = try Self.seconds(reader, "MARKETLENS_BACKOFF_SECONDS", reconnectBaseSeconds, 0.01...60)
         streamIdleSeconds = try Self.seconds(reader, "MARKETLENS_STREAM_IDLE_SECONDS", streamIdleSeconds, 0.1...3600)
         maxStreamFailures = try reader.integer("MARKETLENS_STREAM_FAILURES", default: maxStreamFailures, range: 0...1000)

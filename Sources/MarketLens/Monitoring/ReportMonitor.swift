@@ -1,72 +1,94 @@
+public import Engine
 import Foundation
 public import Logging
 import Postgres
 
-/// The monitoring thread of one worker process (product.md §2, §7.4): claims active runs with a lease
-/// (`FOR UPDATE SKIP LOCKED`), follows each on a follower thread of its own, renews the leases while it follows,
-/// reconciles uncertain creates, sends due e-mail, and on shutdown stops its followers and releases its leases so
-/// another process takes over at once. A crashed process's runs are taken over when their leases expire.
+/// The report monitor of one worker process (product.md §2, §7.4). Its service thread is the lease runner: every
+/// `loopInterval` it renews every lease it holds and claims more (`LeasedWork`: two statements, however many
+/// runs), reconciles uncertain creates, sends due e-mail and runs maintenance. The runs it holds are followed by
+/// one monitoring thread (`FollowLoop`: one libcurl multi handle for every run), which stores through the
+/// process's database lanes. On shutdown it stops the loop and releases its leases in one statement so another
+/// process takes over at once; a crashed process's runs are taken over when their leases expire.
 public struct ReportMonitor: BackgroundService {
     public var name: String { "report-monitor" }
-    /// This process's lease owner id (`hostname:pid:random`).
+    /// This process's lease owner id (`LeaseOwner.current` unless a test plays several processes).
     public let ownerID: String
     let configuration: AppConfiguration
     let completion: ReportCompletion
+    let lanes: DatabaseLanes?
     let logger: Logger
 
-    /// A monitor for `configuration`, finishing reports with `completion`.
+    /// A monitor for `configuration`, finishing reports with `completion`, storing through `lanes` (its own,
+    /// `MARKETLENS_MONITOR_DB_CONNECTIONS` of them, when nil).
     public init(configuration: AppConfiguration, completion: ReportCompletion, logger: Logger,
-                ownerID: String = ReportMonitor.makeOwnerID()) {
+                ownerID: String = LeaseOwner.current, lanes: DatabaseLanes? = nil) {
         self.configuration = configuration
         self.completion = completion
         self.ownerID = ownerID
+        self.lanes = lanes
         var logger = logger
         logger[metadataKey: "lease_owner"] = "\(ownerID)"
         self.logger = logger
     }
 
-    /// `hostname:pid:random`, unique per process start.
-    public static func makeOwnerID() -> String {
-        let random = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        return "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(random)"
-    }
+    /// A fresh owner id (tests play several processes in one).
+    public static func makeOwnerID() -> String { LeaseOwner.make() }
 
     public func run(until stop: any StopSignal) {
-        let database = DatabaseSession(url: configuration.databaseURL)
-        var followers: [Int64: FollowHandle] = [:]
-        var sender: EmailOutbox.Sender?
-        var senderChecked = false
-        var nextMaintenance = Date()
+        let lanes = self.lanes ?? DatabaseLanes(
+            url: configuration.databaseURL, count: configuration.monitor.databaseConnections, logger: logger)
+        defer { if self.lanes == nil { lanes.close() } }
+        let settings = configuration.monitor
+        let work = LeasedWork(statements: ReportStore.leaseStatements, owner: ownerID,
+                              leaseSeconds: settings.leaseSeconds, capacity: settings.maxRunsPerProcess)
+        let loop: FollowLoop
+        let context: ReportFollowContext
+        do {
+            loop = try FollowLoop(lanes: lanes, logger: logger)
+            context = try ReportFollowContext(configuration: configuration, completion: completion, logger: logger,
+                                              ended: { work.drop($0) })
+        } catch {
+            logger.error("Report monitor could not start", metadata: ["error": "\(error)"])
+            return
+        }
+        let loopStop = StopLatch()
+        let loopDone = StopLatch()
+        let thread = Thread {
+            loop.run(until: loopStop)
+            loopDone.request()
+        }
+        thread.name = "monitor"
+        thread.start()
         logger.info("Report monitor started")
-        while !stop.isRequested {
+
+        let housekeeping = Housekeeping(monitor: self)
+        repeat {
             do {
-                try database.withConnection { connection in
-                    followers = followers.filter { !$0.value.isDone }
-                    try renewLeases(of: &followers, on: connection)
-                    let free = configuration.monitor.maxRunsPerProcess - followers.count
-                    if free > 0 {
-                        for claimed in try claimRuns(limit: free, on: connection) {
-                            followers[claimed.reportID] = claimed
-                            startFollower(claimed)
+                let tick = try lanes.sync(lane: 0) { try work.tick(on: $0) }
+                if !tick.claimed.isEmpty || !tick.lost.isEmpty {
+                    loop.enqueue {
+                        for id in tick.lost { loop.cancel(id) }
+                        for run in tick.claimed {
+                            loop.follow(run.reportID, ReportRunFollow(reportID: run.reportID, runID: run.runID,
+                                                                      context: context))
                         }
                     }
-                    try reconcileUncertainCreates(on: connection)
-                    if !senderChecked {
-                        senderChecked = true
-                        sender = try EmailOutbox.Sender(configuration: configuration, logger: logger)
-                    }
-                    try sender?.sendDue(limit: 20, on: connection)
-                    if Date() >= nextMaintenance {
-                        nextMaintenance = Date().addingTimeInterval(Self.maintenanceInterval)
-                        try runMaintenance(on: connection)
-                    }
                 }
+                try lanes.sync(lane: lanes.count - 1) { try housekeeping.pass(on: $0) }
             } catch {
                 logger.warning("Report monitor pass failed", metadata: ["error": "\(error)"])
             }
-            _ = stop.wait(timeout: .milliseconds(Int(configuration.monitor.loopInterval * 1000)))
+        } while !stop.wait(timeout: .milliseconds(Int(settings.loopInterval * 1000)))
+
+        loopStop.request()
+        loop.wakeUp()
+        _ = loopDone.wait(timeout: .seconds(10))
+        do {
+            let released = try lanes.sync(lane: 0) { try work.releaseAll(on: $0) }
+            logger.info("Report monitor stopped", metadata: ["released_leases": "\(released)"])
+        } catch {
+            logger.warning("Releasing leases failed; they expire on their own", metadata: ["error": "\(error)"])
         }
-        shutDown(followers: followers, database: database)
     }
 
     /// How often the maintenance pass runs (address erasure, expired Idempotency-Keys).
@@ -82,67 +104,29 @@ public struct ReportMonitor: BackgroundService {
             ])
         }
     }
+}
 
-    /// Stops every follower, waits briefly for them, and releases this process's leases.
-    private func shutDown(followers: [Int64: FollowHandle], database: DatabaseSession) {
-        for handle in followers.values { handle.requestStop() }
-        // A follower notices the stop when bytes arrive; a quiet stream may take longer than we wait. Its later
-        // writes are harmless (deduplicated events, conditional completion).
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline, followers.values.contains(where: { !$0.isDone }) {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        do {
-            let released = try database.withConnection { connection in
-                try ReportStore.releaseLeases(owner: ownerID, on: connection)
-            }
-            logger.info("Report monitor stopped", metadata: ["released_leases": "\(released)"])
-        } catch {
-            logger.warning("Releasing leases failed; they expire on their own", metadata: ["error": "\(error)"])
-        }
-    }
+/// The monitor's chores besides following runs, run on a database lane once per tick: the one retry of an
+/// uncertain create, due e-mail, and (every five minutes) maintenance. Only the monitor's service thread drives
+/// it (through `DatabaseLanes.sync`, which waits), hence `@unchecked Sendable`.
+private final class Housekeeping: @unchecked Sendable {
+    let monitor: ReportMonitor
+    private var sender: EmailOutbox.Sender?
+    private var senderChecked = false
+    private var nextMaintenance = Date()
 
-    /// Extends the leases of the runs being followed; a follower whose lease is gone (finished, or taken over
-    /// after we stalled) is told to stop.
-    func renewLeases(of followers: inout [Int64: FollowHandle], on connection: Connection) throws {
-        guard !followers.isEmpty else { return }
-        let ids = Array(followers.keys)
-        let renewed = try ReportStore.renewLeases(
-            ids, owner: ownerID, leaseSeconds: configuration.monitor.leaseSeconds, on: connection)
-        for (id, handle) in followers where !renewed.contains(id) {
-            handle.requestStop()
-            followers[id] = nil
-        }
-    }
+    init(monitor: ReportMonitor) { self.monitor = monitor }
 
-    /// Leases up to `limit` active runs nobody holds (or whose lease expired).
-    func claimRuns(limit: Int, on connection: Connection) throws -> [FollowHandle] {
-        try ReportStore.claimRuns(
-            owner: ownerID, leaseSeconds: configuration.monitor.leaseSeconds, limit: limit, on: connection
-        ).map { FollowHandle(reportID: $0.reportID, runID: $0.runID) }
-    }
-
-    /// Runs a follower for `handle` on a thread of its own (libcurl and libpq block).
-    private func startFollower(_ handle: FollowHandle) {
-        let configuration = configuration
-        let completion = completion
-        var logger = logger
-        logger[metadataKey: "report_id"] = "\(handle.reportID)"
-        let thread = Thread { [logger] in
-            defer { handle.markDone() }
-            let follower = ReportRunFollower(
-                reportID: handle.reportID, runID: handle.runID, configuration: configuration, completion: completion,
-                logger: logger, shouldStop: { handle.isStopRequested })
-            do {
-                let ending = try follower.run()
-                logger.debug("Follower ended", metadata: ["ending": "\(ending)"])
-            } catch {
-                // The lease runs out and the run is claimed again, by us or another process.
-                logger.warning("Following a run failed", metadata: ["error": "\(error)"])
-            }
+    func pass(on connection: Connection) throws {
+        try monitor.reconcileUncertainCreates(on: connection)
+        if !senderChecked {
+            senderChecked = true
+            sender = try EmailOutbox.Sender(configuration: monitor.configuration, logger: monitor.logger)
         }
-        thread.name = "follow-\(handle.reportID)"
-        thread.start()
-        logger.info("Following run", metadata: ["report_id": "\(handle.reportID)"])
+        try sender?.sendDue(limit: 20, on: connection)
+        if Date() >= nextMaintenance {
+            nextMaintenance = Date().addingTimeInterval(ReportMonitor.maintenanceInterval)
+            try monitor.runMaintenance(on: connection)
+        }
     }
 }

@@ -28,7 +28,7 @@ public enum RunMaintenance {
             let runID = row.runID
             var result = "still running"
             while true {
-                switch ReportRunFollower.fetch(runID: runID, client: client) {
+                switch fetch(runID: runID, client: client) {
                 case .success(let fetched?):
                     let outcome = try completion.finish(reportID: reportID, run: fetched.0, output: fetched.1,
                                                         on: connection)
@@ -51,6 +51,19 @@ public enum RunMaintenance {
             progress(rows.count, resumed)
         }
         return results
+    }
+
+    /// GETs the run; when it is terminal returns it (with the output of a completed run), nil while it is active.
+    static func fetch(runID: String, client: ParallelClient) -> Result<(TaskRun, RunOutput?)?, ParallelError> {
+        do throws(ParallelError) {
+            let run = try client.retrieveRun(runID)
+            guard run.status.isTerminal else { return .success(nil) }
+            guard run.status == .completed else { return .success((run, nil)) }
+            let result = try client.result(runID: runID, timeout: 0)
+            return .success((result.run, result.output))
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Retries a failed or cancelled report as a new report with the same request (industry, region, focus,

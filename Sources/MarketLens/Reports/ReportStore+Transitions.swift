@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 public import Postgres
 
@@ -155,6 +156,17 @@ extension ReportStore {
 
     // MARK: - Leases of the monitoring threads
 
+    /// The lease statements of report runs, for the engine's `LeasedWork`.
+    static let leaseStatements = LeaseStatements<(reportID: Int64, runID: String)>(
+        claim: { owner, seconds, limit, connection in
+            try claimRuns(owner: owner, leaseSeconds: seconds, limit: limit, on: connection)
+        },
+        renew: { ids, owner, seconds, connection in
+            try renewLeases(ids, owner: owner, leaseSeconds: seconds, on: connection)
+        },
+        release: { owner, connection in try releaseLeases(owner: owner, on: connection) },
+        id: { $0.reportID })
+
     /// Leases up to `limit` active runs nobody holds (or whose lease expired) to `owner`.
     static func claimRuns(owner: String, leaseSeconds: Double, limit: Int, on connection: Connection) throws
         -> [(reportID: Int64, runID: String)]
@@ -171,7 +183,8 @@ extension ReportStore {
             """).map { (try $0.int64("id"), try $0.string("task_run_id")) }
     }
 
-    /// Extends `owner`'s leases on `ids`; returns the ids still leased and active (the rest were finished,
+    /// Extends `owner`'s leases on `ids` in one statement, locking the rows in id order (as the monitor's batched
+    /// stores do, so the two never deadlock); returns the ids still leased and active (the rest were finished,
     /// cancelled, deleted or taken over).
     static func renewLeases(_ ids: [Int64], owner: String, leaseSeconds: Double, on connection: Connection) throws
         -> Set<Int64>
@@ -179,7 +192,8 @@ extension ReportStore {
         Set(try connection.query(
             """
             UPDATE reports SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
-            WHERE id = ANY(\(ids)) AND lease_owner = \(owner) AND \(unescaped: active)
+            WHERE id IN (SELECT id FROM reports WHERE id = ANY(\(ids)) AND lease_owner = \(owner) AND \(unescaped: active)
+                         ORDER BY id FOR UPDATE)
             RETURNING id
             """).map { try $0.int64("id") })
     }
@@ -189,7 +203,8 @@ extension ReportStore {
         try connection.execute(
             """
             UPDATE reports SET lease_owner = NULL, lease_expires_at = NULL
-            WHERE lease_owner = \(owner) AND \(unescaped: active)
+            WHERE id IN (SELECT id FROM reports WHERE lease_owner = \(owner) AND \(unescaped: active)
+                         ORDER BY id FOR UPDATE)
             """)
     }
 }

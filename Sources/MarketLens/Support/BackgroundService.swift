@@ -1,11 +1,7 @@
-/// Tells a background service that its worker process is shutting down. The transport provides it, so the app
-/// does not depend on how the process is run.
-public protocol StopSignal: Sendable {
-    /// True once shutdown was requested.
-    var isRequested: Bool { get }
-    /// Sleeps until shutdown is requested or `timeout` passes; returns true when shutdown was requested.
-    func wait(timeout: Duration) -> Bool
-}
+public import Engine
+
+/// The shutdown signal of a background service is the engine's (`Engine.StopSignal`): the transport provides it.
+public typealias StopSignal = Engine.StopSignal
 
 /// A long-lived job of a worker process that runs on its own dedicated thread beside the request threads
 /// (the monitoring thread, the relay hub's listener). `run` returns soon after `stop` is requested.

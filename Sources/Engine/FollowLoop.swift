@@ -1,0 +1,287 @@
+import Foundation
+public import HTTPClient
+public import Logging
+public import Postgres
+public import ServerSentEvents
+
+/// Work followed by a `FollowLoop` (a report's upstream run, …). It lives on the loop's thread only: the loop
+/// calls it there, and it acts only through the loop (transfers, timers, stores).
+public protocol FollowedWork: AnyObject {
+    /// Starts following (called once, on the loop thread).
+    func start(on loop: FollowLoop)
+}
+
+/// The one monitoring thread of a process: follows every leased unit of work through one libcurl multi handle
+/// (`HTTPStreamSet`). Each upstream event stream is a transfer on that handle, parsed incrementally; reconnect
+/// backoff, stall checks and polling are timers of the same loop; one-shot fetches (a run, its result) are
+/// transfers on the same handle; everything written to PostgreSQL is batched per pass of the loop and goes
+/// through `DatabaseLanes`. No thread and no connection per unit of work.
+///
+/// Only `enqueue` and `wakeUp` may be called from other threads; everything else runs on the loop thread.
+public final class FollowLoop: @unchecked Sendable {
+    private struct Timer {
+        let deadline: Double
+        let key: Int64
+        let generation: Int
+        let action: () -> Void
+    }
+
+    private struct PendingStore {
+        let key: Int64
+        let generation: Int
+        let job: (Connection) throws -> Bool
+        let then: (Bool) -> Void
+    }
+
+    private let set: HTTPStreamSet
+    private let waker: HTTPStreamSetWaker
+    private let lanes: DatabaseLanes
+    private let logger: Logger
+    private let inboxLock = NSLock()
+    private var inbox: [() -> Void] = []
+    private var works: [Int64: (work: any FollowedWork, generation: Int)] = [:]
+    private var transfers: [Int64: Set<String>] = [:]
+    private var timers: [Timer] = []
+    private var pendingStores: [Int: [PendingStore]] = [:]
+    private var nextGeneration = 0
+    private var nextTransfer = 0
+    /// Longest wait in one poll: bounds how late a stall check or a stop is noticed.
+    private let maxWait: Double
+
+    /// A loop storing through `lanes`. Create it on any thread; run it on one.
+    public init(lanes: DatabaseLanes, logger: Logger, maxWait: Double = 1) throws {
+        set = try HTTPStreamSet()
+        waker = set.waker
+        self.lanes = lanes
+        self.logger = logger
+        self.maxWait = maxWait
+    }
+
+    // MARK: - Any thread
+
+    /// Runs `action` on the loop thread at its next pass (and wakes the loop).
+    public func enqueue(_ action: @escaping @Sendable () -> Void) {
+        inboxLock.lock()
+        inbox.append(action)
+        inboxLock.unlock()
+        waker.wakeUp()
+    }
+
+    /// Cuts the current wait short (for example after a stop was requested).
+    public func wakeUp() { waker.wakeUp() }
+
+    // MARK: - Loop thread
+
+    /// How many units of work are followed.
+    public var count: Int { works.count }
+
+    /// Whether `key` is followed.
+    public func isFollowing(_ key: Int64) -> Bool { works[key] != nil }
+
+    /// The keys followed.
+    public var keys: [Int64] { Array(works.keys) }
+
+    /// Starts following `work` under `key` (replacing nothing: a key already followed is left alone).
+    public func follow(_ key: Int64, _ work: any FollowedWork) {
+        guard works[key] == nil else { return }
+        nextGeneration += 1
+        works[key] = (work, nextGeneration)
+        work.start(on: self)
+    }
+
+    /// Stops following `key` at once: its transfers are removed, its timers and queued callbacks dropped.
+    public func cancel(_ key: Int64) {
+        works[key] = nil
+        for id in transfers.removeValue(forKey: key) ?? [] { set.remove(id) }
+    }
+
+    /// `key` is done: the same as `cancel`, named for the caller's intent.
+    public func finished(_ key: Int64) { cancel(key) }
+
+    /// Opens an event stream for `key`: `onEvent` gets each complete event (return false to end the transfer),
+    /// `onEnd` once when it ends by itself, with the response head (or the failure) and, for a non-200 answer,
+    /// its body (bounded).
+    public func openStream(
+        _ key: Int64, _ request: HTTPRequest, onEvent: @escaping (ServerSentEvent) -> Bool,
+        onEnd: @escaping (Result<HTTPResponseHead, HTTPClientError>, [UInt8]) -> Void
+    ) {
+        guard let generation = works[key]?.generation else { return }
+        var parser = ServerSentEventParser()
+        var status = 0
+        var errorBody: [UInt8] = []
+        let id = transferID(key)
+        do {
+            try set.add(request, id: id, onHead: { head in
+                status = head.status
+                return true
+            }, onBytes: { bytes in
+                guard status == 200 else {
+                    if errorBody.count < 65_536 { errorBody += bytes }
+                    return true
+                }
+                for event in parser.feed(bytes) where !onEvent(event) { return false }
+                return true
+            }, onEnd: { [weak self] result in
+                guard let self, self.works[key]?.generation == generation else { return }
+                self.transfers[key]?.remove(id)
+                if case .success = result, status == 200 {
+                    for event in parser.finish() where !onEvent(event) { break }
+                }
+                onEnd(result, errorBody)
+            })
+        } catch {
+            transfers[key]?.remove(id)
+            after(key, seconds: 0) {
+                onEnd(.failure(error as? HTTPClientError ?? HTTPClientError(
+                    kind: .other, code: 0, call: "HTTPStreamSet.add", requestNotSent: true)), [])
+            }
+        }
+    }
+
+    /// GETs (or sends) `request` for `key` on the same multi handle and hands the whole response to `onDone`.
+    public func fetch(_ key: Int64, _ request: HTTPRequest,
+                      onDone: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
+        guard let generation = works[key]?.generation else { return }
+        var body: [UInt8] = []
+        let id = transferID(key)
+        do {
+            try set.add(request, id: id, onHead: { _ in true }, onBytes: { bytes in
+                body += bytes
+                return true
+            }, onEnd: { [weak self] result in
+                guard let self, self.works[key]?.generation == generation else { return }
+                self.transfers[key]?.remove(id)
+                onDone(result.map { HTTPResponse(head: $0, body: body) })
+            })
+        } catch {
+            transfers[key]?.remove(id)
+            after(key, seconds: 0) {
+                onDone(.failure(error as? HTTPClientError ?? HTTPClientError(
+                    kind: .other, code: 0, call: "HTTPStreamSet.add", requestNotSent: true)))
+            }
+        }
+    }
+
+    /// Runs `action` for `key` after `seconds` (unless `key` was cancelled meanwhile).
+    public func after(_ key: Int64, seconds: Double, _ action: @escaping () -> Void) {
+        guard let generation = works[key]?.generation else { return }
+        timers.append(Timer(deadline: Self.now() + max(0, seconds), key: key, generation: generation, action: action))
+    }
+
+    /// Queues `job` for `key`'s database lane. The jobs of one pass go to their lane together as one lane job, one
+    /// transaction per key (each job in its own savepoint, so one failing job does not undo the others). `then` runs on the loop thread
+    /// with the job's answer (false when it threw), unless `key` was cancelled meanwhile.
+    public func store(_ key: Int64, _ job: @escaping (Connection) throws -> Bool, then: @escaping (Bool) -> Void = { _ in }) {
+        guard let generation = works[key]?.generation else { return }
+        pendingStores[lanes.lane(for: key), default: []].append(
+            PendingStore(key: key, generation: generation, job: job, then: then))
+    }
+
+    /// Runs passes until `stop` is requested, then drops every transfer (the caller releases the leases).
+    public func run(until stop: any StopSignal) {
+        while !stop.isRequested {
+            pass()
+        }
+        for key in Array(works.keys) { cancel(key) }
+        flushStores()
+    }
+
+    /// One pass: waits for network activity, a wake-up or the next timer; moves every transfer forward; runs the
+    /// inbox and due timers; hands this pass's stores to the lanes.
+    public func pass() {
+        let now = Self.now()
+        let nextTimer = timers.map(\.deadline).min() ?? .infinity
+        let wait = max(0, min(maxWait, nextTimer - now))
+        do {
+            try set.poll(timeout: wait)
+        } catch {
+            logger.warning("Polling the monitor's transfers failed", metadata: ["error": "\(error)"])
+        }
+        drainInbox()
+        fireTimers()
+        flushStores()
+    }
+
+    private func transferID(_ key: Int64) -> String {
+        nextTransfer += 1
+        let id = "\(key)/\(nextTransfer)"
+        transfers[key, default: []].insert(id)
+        return id
+    }
+
+    private func drainInbox() {
+        inboxLock.lock()
+        let actions = inbox
+        inbox.removeAll()
+        inboxLock.unlock()
+        for action in actions { action() }
+    }
+
+    private func fireTimers() {
+        let now = Self.now()
+        guard timers.contains(where: { $0.deadline <= now }) else { return }
+        let due = timers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
+        timers.removeAll { $0.deadline <= now }
+        for timer in due where works[timer.key]?.generation == timer.generation { timer.action() }
+    }
+
+    private func flushStores() {
+        guard !pendingStores.isEmpty else { return }
+        let batches = pendingStores
+        pendingStores.removeAll()
+        for (lane, stores) in batches {
+            // One transaction per key (its stores in order, a savepoint each): a run's row is locked only while its
+            // own stores of this pass are written, so a lease tick never waits long and never waits in a cycle.
+            var groups: [Int64: [Int]] = [:]
+            var order: [Int64] = []
+            for (index, store) in stores.enumerated() {
+                if groups[store.key] == nil { order.append(store.key) }
+                groups[store.key, default: []].append(index)
+            }
+            for key in order {
+                submit(LoopOnly(groups[key]!.map { stores[$0] }), lane: lane)
+            }
+        }
+    }
+
+    /// One key's stores of a pass as one lane job: one transaction (a savepoint each), so a run's row is locked
+    /// only while its own stores are written, and a lease tick queued meanwhile runs right after it.
+    private func submit(_ pending: LoopOnly<[PendingStore]>, lane: Int) {
+        let logger = logger
+        lanes.submit(lane: lane) { [self] connection in
+            let stores = pending.value
+            var answers = Array(repeating: false, count: stores.count)
+            do {
+                try connection.transaction { connection in
+                    for (index, store) in stores.enumerated() {
+                        do {
+                            answers[index] = try connection.transaction { try store.job($0) }
+                        } catch {
+                            if !connection.isAlive { throw error }
+                            logger.warning("A monitor store failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+            } catch {
+                logger.warning("A monitor store batch failed", metadata: ["error": "\(error)"])
+                answers = Array(repeating: false, count: stores.count)
+            }
+            let results = LoopOnly(zip(stores, answers).map { ($0.key, $0.generation, $0.then, $1) })
+            self.enqueue {
+                for (key, generation, then, answer) in results.value where self.works[key]?.generation == generation {
+                    then(answer)
+                }
+            }
+        }
+    }
+
+    /// Seconds on the monotonic clock the loop's timers use.
+    public static func now() -> Double { ProcessInfo.processInfo.systemUptime }
+}
+
+/// Carries values that only the loop thread uses (work objects, their callbacks) through a lane thread and back,
+/// untouched on the way.
+private struct LoopOnly<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

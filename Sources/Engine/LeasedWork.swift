@@ -1,0 +1,93 @@
+public import Postgres
+import Synchronization
+
+/// The statements of one leased table, written by its owner (ReportStore, BatchStore): the engine knows only
+/// that rows have an `Int64` id and a lease owner. Each is one statement for every row the process holds.
+public struct LeaseStatements<Item: Sendable>: Sendable {
+    /// Leases up to `limit` free or expired rows to `owner` (`UPDATE … FOR UPDATE SKIP LOCKED … RETURNING`).
+    public var claim: @Sendable (_ owner: String, _ leaseSeconds: Double, _ limit: Int, _ connection: Connection)
+        throws -> [Item]
+    /// Extends `owner`'s leases on `ids` in one `UPDATE … RETURNING`; returns those still held and active.
+    public var renew: @Sendable (_ ids: [Int64], _ owner: String, _ leaseSeconds: Double, _ connection: Connection)
+        throws -> Set<Int64>
+    /// Hands back every lease `owner` holds; returns how many.
+    public var release: @Sendable (_ owner: String, _ connection: Connection) throws -> Int
+    /// The row id of a claimed item.
+    public var id: @Sendable (Item) -> Int64
+
+    /// Statements from closures.
+    public init(
+        claim: @escaping @Sendable (String, Double, Int, Connection) throws -> [Item],
+        renew: @escaping @Sendable ([Int64], String, Double, Connection) throws -> Set<Int64>,
+        release: @escaping @Sendable (String, Connection) throws -> Int,
+        id: @escaping @Sendable (Item) -> Int64
+    ) {
+        self.claim = claim
+        self.renew = renew
+        self.release = release
+        self.id = id
+    }
+}
+
+/// The leased-work runner shared by the report monitor and the batch monitor: which rows this process holds,
+/// and one tick that renews all of them and claims more in two statements, however many there are.
+public final class LeasedWork<Item: Sendable>: Sendable {
+    /// What one tick changed.
+    public struct Tick: Sendable {
+        /// Newly leased rows: start working on them.
+        public var claimed: [Item]
+        /// Rows no longer ours (finished, or taken over after we stalled): stop working on them.
+        public var lost: [Int64]
+    }
+
+    /// The lease owner (one per process: `LeaseOwner.current`).
+    public let owner: String
+    let statements: LeaseStatements<Item>
+    let leaseSeconds: Double
+    let capacity: Int
+    private let held = Mutex<Set<Int64>>([])
+
+    /// A runner holding at most `capacity` rows, each for `leaseSeconds` past its last tick.
+    public init(statements: LeaseStatements<Item>, owner: String = LeaseOwner.current, leaseSeconds: Double,
+                capacity: Int) {
+        self.statements = statements
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+        self.capacity = capacity
+    }
+
+    /// How many rows this process holds.
+    public var count: Int { held.withLock { $0.count } }
+
+    /// The ids this process holds.
+    public var ids: Set<Int64> { held.withLock { $0 } }
+
+    /// Renews every held lease (one statement) and, while below capacity, claims more (one statement).
+    public func tick(on connection: Connection) throws -> Tick {
+        let ids = held.withLock { Array($0) }
+        var lost: [Int64] = []
+        if !ids.isEmpty {
+            let renewed = try statements.renew(ids, owner, leaseSeconds, connection)
+            lost = ids.filter { !renewed.contains($0) }
+        }
+        let free = capacity - (ids.count - lost.count)
+        let claimed = free > 0 ? try statements.claim(owner, leaseSeconds, free, connection) : []
+        held.withLock { set in
+            for id in lost { set.remove(id) }
+            for item in claimed { set.insert(statements.id(item)) }
+        }
+        return Tick(claimed: claimed, lost: lost)
+    }
+
+    /// Forgets `id` (its work ended here); its row's lease was cleared by whatever finished it.
+    public func drop(_ id: Int64) {
+        _ = held.withLock { $0.remove(id) }
+    }
+
+    /// Hands back every lease (a clean shutdown, so another process takes over at once).
+    @discardableResult
+    public func releaseAll(on connection: Connection) throws -> Int {
+        held.withLock { $0.removeAll() }
+        return try statements.release(owner, connection)
+    }
+}

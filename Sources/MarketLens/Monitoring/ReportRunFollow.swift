@@ -1,0 +1,212 @@
+import Engine
+import Foundation
+import HTTPClient
+import Logging
+import ParallelAPI
+import Postgres
+
+/// Follows one report's upstream run on the monitoring thread's `FollowLoop`: its event stream is a transfer on
+/// the loop's multi handle, every new event is stored (batched with the others of the same pass), reconnects wait
+/// on the loop's timers with backoff and jitter (`RunFollowState` decides), and when the stream gives up the run is
+/// polled on the same timers. The result is fetched on the same handle and the report finished through
+/// `ReportCompletion`. Lives on the loop thread only; holds no thread and no connection.
+final class ReportRunFollow: FollowedWork {
+    let reportID: Int64
+    let runID: String
+    private let context: ReportFollowContext
+    private var state: RunFollowState
+    private weak var loop: FollowLoop?
+    private var connectedAt = 0.0
+    private var notFound = 0
+
+    init(reportID: Int64, runID: String, context: ReportFollowContext) {
+        self.reportID = reportID
+        self.runID = runID
+        self.context = context
+        state = RunFollowState(policy: context.policy)
+    }
+
+    func start(on loop: FollowLoop) {
+        self.loop = loop
+        context.logger.info("Following run", metadata: ["report_id": "\(reportID)"])
+        connect()
+    }
+
+    // MARK: - The event stream
+
+    private func connect() {
+        guard let loop else { return }
+        state.connectionStarted()
+        connectedAt = FollowLoop.now()
+        let request = context.client.runEventsRequest(runID: runID, idleTimeout: context.policy.idleTimeout)
+        loop.openStream(reportID, request, onEvent: { [self] event in
+            guard !event.data.isEmpty, let decoded = try? RunEvent.decode(event.data) else { return true }
+            let (_, deliver) = state.receive(decoded)
+            if deliver, let mapped = RunEventMapping.map(decoded) { storeEvent(mapped) }
+            return !state.isFinished
+        }, onEnd: { [self] result, body in
+            ended(result, errorBody: body)
+        })
+    }
+
+    private func storeEvent(_ mapped: RunEventMapping.Mapped) {
+        let reportID = reportID
+        loop?.store(reportID) { connection in
+            _ = try ReportProgress.record(mapped, reportID: reportID, on: connection)
+            return true
+        }
+    }
+
+    private func ended(_ result: Result<HTTPResponseHead, HTTPClientError>, errorBody: [UInt8]) {
+        if state.isFinished { return finish() }
+        let end: RunFollowState.ConnectionEnd
+        switch result {
+        case .success(let head) where head.status == 200: end = .closed
+        case .success(let head): end = .failed(context.client.error(status: head.status, body: errorBody, head: head))
+        case .failure(let error): end = .failed(.transport(error))
+        }
+        let step = state.connectionEnded(end, duration: FollowLoop.now() - connectedAt)
+        guard step == .checkRun else { return act(step) }
+        fetchRun { [self] fetched in
+            switch fetched {
+            case .success(let run): act(state.runChecked(run, random: .random(in: 0...1)))
+            case .failure(let error): act(state.runChecked(nil, error: error, random: .random(in: 0...1)))
+            }
+        }
+    }
+
+    private func act(_ step: RunFollowState.Step) {
+        switch step {
+        case .finish:
+            finish()
+        case .giveUp, .checkRun:
+            context.logger.notice("Run event stream unavailable, polling", metadata: ["report_id": "\(reportID)"])
+            poll()
+        case .reconnect(let delay, let reason):
+            context.logger.info("Reconnecting to Parallel run events", metadata: [
+                "report_id": "\(reportID)", "delay_s": "\(delay)", "reason": "\(reason)",
+            ])
+            loop?.after(reportID, seconds: delay) { [self] in connect() }
+        }
+    }
+
+    // MARK: - Finishing
+
+    /// Finishes from the terminal state; a completed run whose state carried no output gets it from `/result`.
+    private func finish() {
+        guard let run = state.terminalRun else { return poll() }
+        if run.status != .completed || state.terminalOutput != nil { return complete(run, state.terminalOutput) }
+        fetchResult(run, attempt: 0)
+    }
+
+    private func fetchResult(_ run: TaskRun, attempt: Int) {
+        let request = context.client.resultRequest(runID: runID, timeout: context.policy.resultTimeout)
+        loop?.fetch(reportID, request) { [self] response in
+            do throws(ParallelError) {
+                let result = try context.client.decodeResult(try Self.response(response))
+                complete(result.run, result.output)
+            } catch {
+                context.logger.warning("Fetching the Parallel result failed", metadata: [
+                    "report_id": "\(reportID)", "attempt": "\(attempt + 1)", "error": "\(error)",
+                ])
+                guard error.isRetryable, attempt < 2 else { return complete(run, nil) }
+                loop?.after(reportID, seconds: context.policy.reconnectInitialDelay) { [self] in
+                    fetchResult(run, attempt: attempt + 1)
+                }
+            }
+        }
+    }
+
+    /// Finishes the report in the database; when that was not possible yet (no output, `action_required`, a
+    /// database problem) the run is polled on.
+    private func complete(_ run: TaskRun, _ output: RunOutput?) {
+        let (reportID, completion) = (reportID, context.completion)
+        loop?.store(reportID, { connection in
+            try completion.finish(reportID: reportID, run: run, output: output, on: connection) != nil
+        }, then: { [self] finished in
+            guard finished else { return schedulePoll() }
+            context.logger.info("Report finished", metadata: [
+                "report_id": "\(reportID)", "run_status": "\(run.status)",
+            ])
+            done()
+        })
+    }
+
+    private func done() {
+        loop?.finished(reportID)
+        context.ended(reportID)
+    }
+
+    // MARK: - Polling
+
+    private func schedulePoll() {
+        loop?.after(reportID, seconds: context.pollSeconds) { [self] in poll() }
+    }
+
+    /// GETs the run; finishes it when terminal, otherwise asks again after `pollSeconds`.
+    private func poll() {
+        fetchRun { [self] fetched in
+            switch fetched {
+            case .success(let run):
+                notFound = 0
+                guard run.status.isTerminal else { return schedulePoll() }
+                if run.status == .completed { fetchResult(run, attempt: 0) } else { complete(run, nil) }
+            case .failure(let error):
+                if case .api(404, _, _, _) = error {
+                    notFound += 1
+                    if notFound >= 3 { return failUnknown() }
+                }
+                context.logger.warning("Polling the run failed", metadata: [
+                    "report_id": "\(reportID)", "error": "\(error)",
+                ])
+                schedulePoll()
+            }
+        }
+    }
+
+    private func failUnknown() {
+        let (reportID, completion) = (reportID, context.completion)
+        loop?.store(reportID, { connection in
+            _ = try completion.fail(reportID: reportID, reason: "The research run is unknown upstream.", on: connection)
+            return true
+        }, then: { [self] stored in stored ? done() : schedulePoll() })
+    }
+
+    private func fetchRun(_ then: @escaping (Result<TaskRun, ParallelError>) -> Void) {
+        loop?.fetch(reportID, context.client.retrieveRunRequest(runID)) { [context] response in
+            do throws(ParallelError) {
+                then(.success(try context.client.decodeRun(try Self.response(response))))
+            } catch {
+                then(.failure(error))
+            }
+        }
+    }
+
+    private static func response(_ result: Result<HTTPResponse, HTTPClientError>) throws(ParallelError) -> HTTPResponse {
+        switch result {
+        case .success(let response): return response
+        case .failure(let error): throw .transport(error)
+        }
+    }
+}
+
+/// What every `ReportRunFollow` of one monitor shares: the request builder (a `ParallelClient`, used on the loop
+/// thread only), the finishing logic, the tunables and how to tell the lease runner a run ended here.
+final class ReportFollowContext: @unchecked Sendable {
+    let client: ParallelClient
+    let completion: ReportCompletion
+    let policy: RunFollowPolicy
+    let pollSeconds: Double
+    let logger: Logger
+    let ended: @Sendable (Int64) -> Void
+
+    init(configuration: AppConfiguration, completion: ReportCompletion, logger: Logger,
+         ended: @escaping @Sendable (Int64) -> Void) throws {
+        client = try ParallelClient(configuration: UpstreamConfiguration.parallel(configuration), logger: logger)
+        self.completion = completion
+        policy = UpstreamConfiguration.followPolicy(configuration.monitor)
+        pollSeconds = configuration.monitor.pollSeconds
+        self.logger = logger
+        self.ended = ended
+    }
+}

@@ -1,0 +1,171 @@
+import Engine
+import Foundation
+import HTTPClient
+import Logging
+import ParallelAPI
+import Postgres
+import ServerSentEvents
+import Synchronization
+import TestSupport
+import Testing
+
+/// The engine on its own: a leased table that is neither reports nor batches, real PostgreSQL, real
+/// `upstream-sim` runs followed on one loop thread through one database lane.
+@Suite(.enabled(if: TestDatabase.isEnabled), .serialized)
+struct EngineTests {
+    static let schema = """
+        CREATE TABLE jobs (id bigserial PRIMARY KEY, run_id text NOT NULL, done boolean NOT NULL DEFAULT false,
+                           finished_count int NOT NULL DEFAULT 0, lease_owner text, lease_expires_at timestamptz);
+        CREATE TABLE job_events (job_id bigint NOT NULL, n bigserial, payload text NOT NULL);
+        """
+
+    static let statements = LeaseStatements<Int64>(
+        claim: { owner, seconds, limit, connection in
+            try connection.query(
+                """
+                UPDATE jobs SET lease_owner = \(owner), lease_expires_at = now() + make_interval(secs => \(seconds))
+                WHERE id IN (SELECT id FROM jobs WHERE NOT done
+                               AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                             ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """).map { try $0.int64("id") }
+        },
+        renew: { ids, owner, seconds, connection in
+            Set(try connection.query(
+                """
+                UPDATE jobs SET lease_expires_at = now() + make_interval(secs => \(seconds))
+                WHERE id = ANY(\(ids)) AND lease_owner = \(owner) AND NOT done RETURNING id
+                """).map { try $0.int64("id") })
+        },
+        release: { owner, connection in
+            try connection.execute("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = \(owner) AND NOT done")
+        },
+        id: { $0 })
+
+    @Test func leasesAreClaimedOnceRenewedTogetherAndReleased() throws {
+        try TestDatabase.withSchema { database in
+            let connection = try database.connect()
+            try connection.executeScript(Self.schema)
+            for index in 0..<5 { try connection.execute("INSERT INTO jobs (run_id) VALUES (\("r\(index)"))") }
+            let first = LeasedWork(statements: Self.statements, owner: "a", leaseSeconds: 30, capacity: 3)
+            let second = LeasedWork(statements: Self.statements, owner: "b", leaseSeconds: 30, capacity: 10)
+            #expect(try first.tick(on: connection).claimed.count == 3, "capacity bounds a claim")
+            #expect(try second.tick(on: connection).claimed.count == 2, "a held lease is never claimed twice")
+            try connection.execute("UPDATE jobs SET done = true WHERE lease_owner = 'a' AND id = (SELECT min(id) FROM jobs WHERE lease_owner = 'a')")
+            let tick = try first.tick(on: connection)
+            #expect(tick.lost.count == 1 && tick.claimed.isEmpty && first.count == 2, "a finished row is lost, nothing free to claim")
+            #expect(try first.releaseAll(on: connection) == 2)
+            #expect(try second.tick(on: connection).claimed.count == 2, "released leases are taken at once")
+        }
+    }
+
+    @Test(.enabled(if: SimulatorProcess.isEnabled)) func oneLoopFollowsManyRunsThroughOneLane() throws {
+        let simulator = try SimulatorProcess(timeScale: 0.02)
+        defer { simulator.stop() }
+        try TestDatabase.withSchema { database in
+            let connection = try database.connect()
+            try connection.executeScript(Self.schema)
+            let client = try ParallelClient(configuration: ParallelConfiguration(
+                baseURL: simulator.parallelURL, apiKey: SimulatorProcess.parallelKey))
+            let runs = 40
+            for index in 0..<runs {
+                let run = try client.createRun(RunInput(
+                    input: .text("Industry: engine test \(index)"), processor: "lite",
+                    taskSpec: TaskSpec(outputSchema: .text(description: "report")), enableEvents: true))
+                try connection.execute("INSERT INTO jobs (run_id) VALUES (\(run.runID))")
+            }
+            let lanes = DatabaseLanes(url: database.url, count: 1, logger: Logger(label: "test"))
+            defer { lanes.close() }
+            let loop = try FollowLoop(lanes: lanes, logger: Logger(label: "test"))
+            let work = LeasedWork(statements: Self.statements, owner: LeaseOwner.make(), leaseSeconds: 10, capacity: 100)
+            let threads = Atomic<Int>(0)
+            let stop = StopLatch()
+            let done = StopLatch()
+            let thread = Thread {
+                loop.run(until: stop)
+                done.request()
+            }
+            thread.start()
+            let tick = try lanes.sync(lane: 0) { try work.tick(on: $0) }
+            #expect(tick.claimed.count == runs)
+            let requests = try connection.query("SELECT id, run_id FROM jobs").map {
+                (try $0.int64("id"), client.runEventsRequest(runID: try $0.string("run_id")))
+            }
+            loop.enqueue {
+                for (id, request) in requests { loop.follow(id, TestFollow(id: id, request: request)) }
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline,
+                  try connection.queryFirst("SELECT count(*)::int AS n FROM jobs WHERE NOT done")?.int("n") != 0 {
+                _ = stop.wait(timeout: .milliseconds(100))
+                threads.store(Self.threadCount(), ordering: .relaxed)
+            }
+            stop.request()
+            loop.wakeUp()
+            #expect(done.wait(timeout: .seconds(10)), "the loop returns once stopped")
+            #expect(try connection.queryFirst("SELECT count(*)::int AS n FROM jobs WHERE done AND finished_count = 1")?.int("n") == runs,
+                    "every run finished exactly once")
+            let ordered = try connection.query(
+                "SELECT job_id, count(*)::int AS n FROM job_events GROUP BY job_id")
+            #expect(ordered.count == runs, "every run stored its events")
+            let duplicates = try connection.query(
+                "SELECT job_id FROM job_events GROUP BY job_id, payload HAVING count(*) > 1")
+            #expect(duplicates.isEmpty, "no event is stored twice")
+            #expect(threads.load(ordering: .relaxed) < 20, "\(runs) runs cost no thread each")
+            #expect(try connection.queryFirst(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = '' AND pid <> pg_backend_pid() AND query LIKE '%job%'")!.int("n") <= 1,
+                "one lane, at most one connection")
+        }
+    }
+
+    /// The threads of this process (Linux: the entries of /proc/self/task).
+    static func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+}
+
+/// A follower of the simplest kind: stores every event's data, finishes when a state says the run is inactive.
+final class TestFollow: FollowedWork {
+    let id: Int64
+    let request: HTTPRequest
+    private weak var loop: FollowLoop?
+    private var seen = Set<String>()
+    private var finished = false
+
+    init(id: Int64, request: HTTPRequest) {
+        self.id = id
+        self.request = request
+    }
+
+    func start(on loop: FollowLoop) {
+        self.loop = loop
+        connect()
+    }
+
+    private func connect() {
+        loop?.openStream(id, request, onEvent: { [self] event in
+            guard !event.data.isEmpty, seen.insert(event.data).inserted else { return true }
+            let (id, payload) = (id, event.data)
+            loop?.store(id) { connection in
+                try connection.execute("INSERT INTO job_events (job_id, payload) VALUES (\(id), \(payload))")
+                return true
+            }
+            if let decoded = try? RunEvent.decode(payload), case .state(let state) = decoded, !state.run.isActive {
+                finish()
+                return false
+            }
+            return true
+        }, onEnd: { [self] _, _ in
+            if !finished { loop?.after(id, seconds: 0.05) { [self] in connect() } }
+        })
+    }
+
+    private func finish() {
+        finished = true
+        let id = id
+        loop?.store(id, { connection in
+            try connection.execute("UPDATE jobs SET done = true, finished_count = finished_count + 1, lease_owner = NULL WHERE id = \(id)")
+            return true
+        }, then: { [self] _ in loop?.finished(id) })
+    }
+}
