@@ -8,6 +8,7 @@ receives, so held streams are live streams, not stalled sockets."""
 from __future__ import annotations
 
 import argparse
+import collections
 import asyncio
 import json
 import os
@@ -15,9 +16,14 @@ import re
 import secrets
 import ssl
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.stack.helpers import database_connections_of  # noqa: E402  (the stack tests count them the same way)
 
 
 def psql(database_url: str, sql: str) -> str:
@@ -32,26 +38,6 @@ def worker_threads(pids: list[int]) -> list[int]:
         with open(f"/proc/{pid}/status") as status:
             counts.append(int(next(line.split()[1] for line in status if line.startswith("Threads:"))))
     return counts
-
-
-def worker_connections(pid: int, port: int) -> int:
-    """PostgreSQL connections the process holds open: its TCP sockets connected to the server's port."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    count = 0
-    for table in ("tcp", "tcp6"):
-        with open(f"/proc/{pid}/net/{table}") as lines:
-            for line in list(lines)[1:]:
-                fields = line.split()
-                if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
-                    count += 1
-    return count
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -145,16 +131,18 @@ async def wrk(url: str, seconds: int, connections: int = 32) -> tuple[float, flo
     return rate, p99
 
 
-def parse_block(block: bytes) -> tuple[str, str]:
-    """(id, event name) of one SSE block (chunked transfer framing aside: only `id:`/`event:` lines count)."""
-    event_id = name = ""
+def parse_block(block: bytes) -> tuple[str, str, str]:
+    """(id, event name, data) of one SSE block."""
+    event_id = name = data = ""
     for line in block.split(b"\n"):
         line = line.strip(b"\r")
         if line.startswith(b"id:"):
             event_id = line[3:].strip().decode(errors="replace")
         elif line.startswith(b"event:"):
             name = line[6:].strip().decode(errors="replace")
-    return event_id, name
+        elif line.startswith(b"data:"):
+            data += line[5:].strip().decode(errors="replace")
+    return event_id, name, data
 
 
 class Dechunker:
@@ -191,9 +179,9 @@ class Dechunker:
 CONTROL = {"", "connected", "heartbeat", "disconnected", "error", "retry"}
 
 
-def check_sequence(records: list[tuple[str, str]], expected: int) -> str | None:
+def check_sequence(records: list[tuple[str, str, str]], expected: int) -> str | None:
     """None when a viewer saw event ids 1..expected exactly once each, in order; else what went wrong."""
-    ids = [int(i) for i, name in records if name not in CONTROL and i.isdigit()]
+    ids = [int(i) for i, name, _ in records if name not in CONTROL and i.isdigit()]
     if ids == list(range(1, expected + 1)):
         return None
     seen = set(ids)
@@ -207,10 +195,11 @@ class Held:
         self.failed = 0
         self.refused = 0
         self.ended = 0
+        self.reasons: collections.Counter = collections.Counter()
         self.tasks: list[asyncio.Task] = []
 
     async def viewer(self, host: str, port: int, path: str, headers: dict[str, str], ready: asyncio.Event,
-                     context: ssl.SSLContext, record: list[tuple[str, str]] | None = None) -> None:
+                     context: ssl.SSLContext, record: list[tuple[str, str, str]] | None = None) -> None:
         try:
             reader, writer = await asyncio.open_connection(host, port, ssl=context)
             lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
@@ -219,6 +208,7 @@ class Held:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
             if not head.startswith(b"HTTP/1.1 200"):
                 self.failed += 1
+                self.reasons[head.split(b"\r\n", 1)[0].decode(errors="replace")] += 1
                 return
             first = await asyncio.wait_for(reader.read(65536), 60)
             if b"retry: 5000" in first and b"event:" not in first:
@@ -237,8 +227,9 @@ class Held:
                 chunk = await reader.read(65536)
             self.open -= 1
             self.ended += 1
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError) as error:
             self.failed += 1
+            self.reasons[type(error).__name__] += 1
         except asyncio.CancelledError:
             return
 
@@ -253,7 +244,6 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--sample", type=int, default=20, help="viewers of each kind whose events are checked")
     parser.add_argument("--events", type=int, default=40, help="events emitted to the report and the batch")
-    parser.add_argument("--postgres-port", type=int, required=True)
     parser.add_argument("--nginx-pid", type=int, help="nginx's master process (its workers are counted with it)")
     parser.add_argument("--postgres-pid", type=int, help="the postmaster (its backends are counted with it)")
     args = parser.parse_args()
@@ -262,7 +252,7 @@ async def main() -> None:
     db = args.database_url
 
     # What the viewers watch: a running report and a running batch nobody's monitor owns (they stay open), and
-    # a long console run on the simulator.
+    # a console run on the simulator lasting hours (its whole timeline is drawn when it is created: keep it short).
     report_public = "rpt_bench" + secrets.token_hex(6)
     report_id = psql(db, "INSERT INTO reports (public_id, title, industry, processor, status) VALUES "
              f"('{report_public}', 'Bench', 'Bench', 'ultra2x', 'running') RETURNING id")
@@ -273,7 +263,7 @@ async def main() -> None:
     request = urllib.request.Request(
         args.sim_url.rstrip("/") + "/v1/tasks/runs", method="POST",
         data=json.dumps({"input": "bench", "processor": "lite", "enable_events": True,
-                         "metadata": {"sim_duration": 1_000_000}}).encode(),
+                         "metadata": {"sim_duration": 20_000}}).encode(),
         headers={"x-api-key": "sim-parallel-key", "Content-Type": "application/json"})
     run_id = json.loads(urllib.request.urlopen(request, timeout=10).read())["run_id"]
     console = {"X-Requested-With": "marketlens-console", "Origin": origin, "Sec-Fetch-Site": "same-origin",
@@ -288,7 +278,7 @@ async def main() -> None:
     steps = []
 
     def state() -> str:
-        per_worker = [worker_connections(pid, args.postgres_port) for pid in args.worker_pids]
+        per_worker = [database_connections_of(pid) for pid in args.worker_pids]
         return (f"threads {'/'.join(map(str, worker_threads(args.worker_pids)))}, PG connections "
                 f"{'/'.join(map(str, per_worker))} (all {connections(db)})")
 
@@ -313,7 +303,7 @@ async def main() -> None:
     held = Held()
     ready = asyncio.Event()
     semaphore = asyncio.Semaphore(64)
-    samples: dict[str, list[list[tuple[str, str]]]] = {kind: [] for kind, _, _ in kinds}
+    samples: dict[str, list[list[tuple[str, str, str]]]] = {kind: [] for kind, _, _ in kinds}
 
     async def open_one(kind: str, path: str, headers: dict[str, str], index: int) -> None:
         record = None
@@ -372,13 +362,19 @@ async def main() -> None:
             problem = check_sequence(record, args.events)
             if problem:
                 problems.append(f"{kind} viewer {index}: {problem}")
-    console_ids = [[i for i, name in record if name not in CONTROL and i] for record in samples["console"]]
-    for index, ids in enumerate(console_ids):
-        if len(ids) != len(set(ids)):
-            problems.append(f"console viewer {index}: {len(ids) - len(set(ids))} duplicated")
+    # Console relays: each viewer has its own upstream stream of the same run (no ids); upstream replays every
+    # progress message from the run's start (its state and latest stats are snapshots of the moment), so each
+    # viewer's progress messages must be a prefix of the longest (a lost, repeated or reordered one breaks that).
+    console = [[data for _, name, data in record if "task_run.progress_msg" in data] for record in samples["console"]]
+    longest = max(console, key=len, default=[])
+    for index, events in enumerate(console):
+        if events != longest[:len(events)]:
+            problems.append(f"console viewer {index}: its progress messages differ from the other viewers'")
     print(f"events checked: {args.events} report + {args.events} batch events in {len(samples['report'])} + "
-          f"{len(samples['batch'])} sampled viewers, {sum(map(len, console_ids))} console events in "
-          f"{len(samples['console'])}: " + ("0 lost, duplicated or reordered" if not problems else "; ".join(problems[:5])))
+          f"{len(samples['batch'])} sampled viewers, {sum(map(len, console))} console progress messages in "
+          f"{len(console)}: " + ("0 lost, duplicated or reordered" if not problems else "; ".join(problems[:5])))
+    if held.reasons:
+        print("viewers that failed: " + ", ".join(f"{reason} {count}" for reason, count in held.reasons.most_common(5)))
     for task in held.tasks:
         task.cancel()
     if problems:

@@ -30,6 +30,6 @@ out="bench/results/streams-$(date -u +%Y%m%dT%H%M%SZ).txt"
 {
     echo "Marketlens stream-load benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores; wrk -t2 -c32 per route"
     python3 bench/stream_load.py --url "$MARKETLENS_URL" --database-url "$DATABASE_URL" --sim-url "$UPSTREAM_SIM_URL" \
-        --worker-pids "${pids[@]}" --postgres-port "$POSTGRES_PORT" \
+        --worker-pids "${pids[@]}" \
         ${nginx_pid:+--nginx-pid "$nginx_pid"} ${postmaster_pid:+--postgres-pid "$postmaster_pid"} --viewers "${STREAMS_VIEWERS:-1000}" --seconds "${STREAMS_SECONDS:-10}"
 } | tee "$out"
