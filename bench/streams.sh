@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench` (stream-load part, issue 11): STREAMS_VIEWERS (1000) batch + as many console relay + as many
 # report viewers held through nginx while wrk measures `/` and `/library`, the same wrk without them first,
-# side by side in one table with worker threads and PostgreSQL connections. A throw-away release stack with the
+# side by side in one table with worker threads and PostgreSQL connections at each step; report and batch events
+# emitted meanwhile are checked in a sample of the viewers (none lost, duplicated or reordered). A throw-away release stack with the
 # defaults of `make run` (2 workers x 32 threads); the per-client stream cap is lifted (every viewer comes
 # from 127.0.0.1); STREAMS_REPORTS (2000) completed reports are seeded first. MARKETLENS_BIN skips the build. Keeps the table in bench/results/.
 set -euo pipefail
@@ -20,6 +21,8 @@ eval "$(bash scripts/stack.sh env --run-dir "$RUN")"
 supervisor="$(read_pid "$RUN/marketlens.pid")"
 sleep 3
 mapfile -t pids < <(pgrep -P "$supervisor")
+nginx_pid="$(read_pid "$RUN/nginx/nginx.pid")"
+postmaster_pid="$(head -n 1 "${POSTGRES_DATA:-/nonexistent}/postmaster.pid" 2>/dev/null || true)"
 "$MARKETLENS_BIN" bench-seed --count "${STREAMS_REPORTS:-2000}" >&2 || die "bench-seed failed"
 
 mkdir -p bench/results
@@ -27,5 +30,6 @@ out="bench/results/streams-$(date -u +%Y%m%dT%H%M%SZ).txt"
 {
     echo "Marketlens stream-load benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores; wrk -t2 -c32 per route"
     python3 bench/stream_load.py --url "$MARKETLENS_URL" --database-url "$DATABASE_URL" --sim-url "$UPSTREAM_SIM_URL" \
-        --worker-pids "${pids[@]}" --viewers "${STREAMS_VIEWERS:-1000}" --seconds "${STREAMS_SECONDS:-10}"
+        --worker-pids "${pids[@]}" \
+        ${nginx_pid:+--nginx-pid "$nginx_pid"} ${postmaster_pid:+--postgres-pid "$postmaster_pid"} --viewers "${STREAMS_VIEWERS:-1000}" --seconds "${STREAMS_SECONDS:-10}"
 } | tee "$out"

@@ -8,10 +8,12 @@ internal import Synchronization
 final class ThreadGroup: Sendable {
     private let running = Mutex(0)
 
-    /// Starts `body` on a new named thread.
+    /// Starts `body` on a new named thread (the name shows in `/proc/<pid>/task/*/comm`, `top -H` and `perf`).
     func start(name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) {
         running.withLock { $0 += 1 }
         let thread = Thread { [self] in
+            // Foundation passes a name on to the kernel only when set on the running thread itself.
+            Thread.current.name = name
             body()
             running.withLock { $0 -= 1 }
         }

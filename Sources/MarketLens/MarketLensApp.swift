@@ -4,7 +4,7 @@ public import Logging
 public import Web
 
 /// The Marketlens web application: its configuration, templates, routes and metrics, shared read-only by every
-/// request thread of a worker process. Each thread gets its own `RequestThread` (and database connection).
+/// request thread of a worker process. Each thread gets its own `RequestThread`; they share `requestPool`.
 public struct MarketLensApp: RequestHandlerFactory {
     public let configuration: AppConfiguration
     public let renderer: PageRenderer
@@ -26,6 +26,8 @@ public struct MarketLensApp: RequestHandlerFactory {
     public let batchWaits: BatchWaits
     /// The OpenAPI document (`api/openapi.json`), served and rendered at `/api`.
     public let apiDocument: APIDocument
+    /// The database connections every request thread of this process shares (`ConnectionBudget.requestPool`).
+    public let requestPool: ConnectionPool
     let router: Router<RequestContext>
     let errors: ErrorResponder
 
@@ -38,6 +40,7 @@ public struct MarketLensApp: RequestHandlerFactory {
             settings: live ?? LiveSettings(environment: ProcessInfo.processInfo.environment),
             logger: logger)
         self.logger = logger
+        requestPool = ConnectionPool(url: configuration.databaseURL, size: configuration.connections.requestPool)
         consoleStreams = ConsoleStreams(hub: relayHub, logger: logger)
         batchWaits = BatchWaits(hub: relayHub, logger: logger)
         renderer = try PageRenderer(directory: configuration.templatesDirectory)

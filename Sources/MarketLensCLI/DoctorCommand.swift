@@ -9,7 +9,7 @@ import Postgres
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check configuration, database, migrations, templates, upstream reachability and the nginx config.",
+        abstract: "Check configuration, database, migrations, connection budget, templates, upstream and the nginx config.",
         discussion: "Prints one line per check; exits non-zero if any check fails.")
 
     @Option(name: .long, help: "Rendered nginx config to test with `nginx -t` (default .run/nginx/nginx.conf if present).")
@@ -38,6 +38,7 @@ struct DoctorCommand: ParsableCommand {
             if !status.pending.isEmpty { throw CommandFailure("\(status.pending.count) migration(s) pending: run `marketlens migrate`") }
             return "reachable, \(status.applied.count) migration(s) applied"
         }
+        check("connection budget") { try Self.connectionBudget(configuration.connections, url: configuration.databaseURL) }
         check("parallel upstream") { try Self.reachable(configuration.parallelBaseURL) }
         if configuration.isEmailEnabled {
             check("resend upstream") { try Self.reachable(configuration.resendBaseURL) }
@@ -49,6 +50,19 @@ struct DoctorCommand: ParsableCommand {
             Console.line("skip  nginx config: \(nginxPath) not rendered yet (make up renders it)")
         }
         if failures > 0 { throw CommandFailure("\(failures) check(s) failed") }
+    }
+
+    /// The workers' connections (each worker's fixed budget × `MARKETLENS_WORKERS`, plus the CLI's headroom)
+    /// against what the server allows; fails when they do not fit, since the last ones would be refused with
+    /// `too many clients already` under load.
+    static func connectionBudget(_ budget: ConnectionBudget, url: String) throws -> String {
+        let server = try ServerConnectionLimit.read(on: try Connection(url: url))
+        guard budget.fits(in: server) else {
+            throw CommandFailure(
+                "\(budget) connections needed, but the server allows \(server): lower MARKETLENS_WORKERS or "
+                    + "MARKETLENS_DB_CONNECTIONS, or raise max_connections to at least \(budget.total + server.reserved)")
+        }
+        return "\(budget); the server allows \(server)"
     }
 
     /// Any HTTP answer counts as reachable: authentication is not what is being checked here.

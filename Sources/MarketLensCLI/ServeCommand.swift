@@ -77,6 +77,7 @@ struct ServeWorkerCommand: ParsableCommand {
             socketPath: socket, threads: configuration.threads, maxBodyBytes: 1 << 20,
             backgroundTasks: services.map { service in
                 { @Sendable signal in
+                    Thread.current.name = service.name  // for per-thread CPU in top -H, perf, bench/streams.sh
                     logger.info("background service started", metadata: ["service": "\(service.name)"])
                     service.run(until: WorkerStopSignal(signal: signal))
                     logger.info("background service stopped", metadata: ["service": "\(service.name)"])

@@ -23,7 +23,7 @@ import pytest
 import requests
 import urllib3
 
-from .helpers import curl, wait_for, worker_pids
+from .helpers import curl, database_connections_of, wait_for, worker_pids
 from .live_helpers import psql
 from .test_console import CONSOLE, call, oauth_key, origin  # noqa: F401  (the fixture is used by name)
 
@@ -93,9 +93,30 @@ def database_connections() -> int:
                     "AND pid <> pg_backend_pid()"))
 
 
+# What one worker may hold at most: issue 11's target (the request threads' pool, the monitors, the replay
+# threads and the LISTEN connection of `ConnectionBudget`: 15 with the defaults, plus one per batch being
+# screened), and its thread target.
+MAX_CONNECTIONS_PER_WORKER = 16
+MAX_THREADS_PER_WORKER = 60
+
+
+def followed_elsewhere() -> int:
+    """Batches being screened now (left by earlier tests): each batch's runner still costs its worker a thread
+    and a connection (`ConnectionBudget.batchRunners`); report runs share the monitors' connections."""
+    return int(psql("SELECT count(*) FROM batches WHERE status IN ('queued', 'running') AND lease_expires_at > now()"
+                    " AND lease_owner <> 'held-by-test'"))
+
+
+def assert_within_budget() -> None:
+    slack = followed_elsewhere()
+    for pid, threads in worker_threads().items():
+        assert threads <= MAX_THREADS_PER_WORKER + slack, (pid, threads, slack)
+        assert database_connections_of(pid) <= MAX_CONNECTIONS_PER_WORKER + slack, (pid, slack)
+
+
 def warm_up(batch: str) -> None:
-    """Every request thread opens its database connection on its first use: make them all do it first, on a
-    route no cache answers (more concurrent requests than the workers have threads)."""
+    """The request threads' pool opens its connections on demand: fill it first, on a route no cache answers
+    (more concurrent requests than the workers have threads)."""
     stack = os.environ["MARKETLENS_URL"].rstrip("/")
     with concurrent.futures.ThreadPoolExecutor(max_workers=80) as pool:
         list(pool.map(lambda _: curl(stack + f"/research/batch/{batch}", timeout=30), range(320)))
@@ -121,6 +142,7 @@ def test_held_batch_and_console_viewers_leave_pages_fast_and_resources_flat(stac
     run_id = json.loads(run.body)["run_id"]
     batch = held_batch()
     warm_up(batch)
+    assert_within_budget()
     threads_before = worker_threads()
     connections_before = database_connections()
 
@@ -142,6 +164,7 @@ def test_held_batch_and_console_viewers_leave_pages_fast_and_resources_flat(stac
         assert max(times) < 1.0, times
         threads_with = worker_threads()
         connections_with = database_connections()
+        assert_within_budget()
         # 400 viewers; a few threads or connections may come and go meanwhile for runs that earlier tests
         # started (the report monitor follows each on a thread with a connection of its own).
         for pid, count in threads_with.items():

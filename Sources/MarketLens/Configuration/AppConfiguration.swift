@@ -26,6 +26,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var refreshAfterDays: Int
     public var workers: Int
     public var threads: Int
+    /// The PostgreSQL connections a worker can ever open, and their sum over the workers (`marketlens doctor`).
+    public var connections: ConnectionBudget
     public var httpsPort: Int
     public var httpPort: Int
     /// Project root holding `templates/` and `migrations/`.
@@ -89,6 +91,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         refreshAfterDays = try reader.integer("MARKETLENS_REFRESH_AFTER_DAYS", default: 30, range: 0...3650)
         workers = try reader.integer("MARKETLENS_WORKERS", default: 2, range: 1...64)
         threads = try reader.integer("MARKETLENS_THREADS", default: 32, range: 1...4096)
+        connections = try ConnectionBudget(reader: reader, threads: threads, workers: workers)
         httpsPort = try reader.integer("HTTPS_PORT", default: 8443, range: 1...65535)
         httpPort = try reader.integer("HTTP_PORT", default: 8080, range: 1...65535)
         root = reader.nonEmpty("MARKETLENS_ROOT") ?? FileManager.default.currentDirectoryPath
@@ -113,6 +116,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         """
         parallel=\(isOffline ? "offline (upstream-sim)" : "configured") base=\(Self.origin(of: parallelBaseURL)) \
         processor=\(processor) email=\(isEmailEnabled ? "on" : "off") workers=\(workers) threads=\(threads) \
+        db_connections_per_worker=\(connections.perWorker) \
         database=\(Self.redactedDatabaseURL(databaseURL))
         """
     }

@@ -34,6 +34,8 @@ public final class ConsoleStreams: Sendable {
     let maxSeconds: Double
     /// Bytes a viewer may fall behind before it is disconnected (its `EventSource` reconnects).
     static let backlogLimit = 1 << 20
+    /// How often every relay is looked at even without news: a departed viewer is noticed within this.
+    static let sweepSeconds = 0.25
     private let inbox = Mutex(Inbox())
 
     public init(hub: RelayHub, logger: Logger, heartbeatSeconds: Double = 10, maxSeconds: Double = 600) {
@@ -100,6 +102,8 @@ private final class ConsoleRelayStream {
     var outbox: [UInt8] = []
     var upstreamDone = false
     var gone = false
+    /// Something happened upstream since its last turn (bytes, the end): it gets a turn at the next wake-up.
+    var touched = true
 
     init(id: String, handoff: ConsoleStreams.Handoff) {
         self.id = id
@@ -143,6 +147,7 @@ struct ConsoleStreamThread: BackgroundService {
         var relays: [String: ConsoleRelayStream] = [:]
         var serial = 0
         let waker = set.waker
+        var nextSweep = Date()
         while true {
             let stopping = stop.isRequested
             for handoff in streams.take(publishing: waker, stopping: stopping) {
@@ -153,12 +158,18 @@ struct ConsoleStreamThread: BackgroundService {
             }
             if stopping { break }
             do {
-                try set.poll(timeout: relays.values.contains { !$0.outbox.isEmpty } ? 0.01 : 0.25)
+                try set.poll(timeout: relays.values.contains { !$0.outbox.isEmpty } ? 0.01 : ConsoleStreams.sweepSeconds)
             } catch {
                 streams.logger.error("console relay poll failed", metadata: ["error": "\(error)"])
             }
+            // A wake-up turns only the relays with news or output; all of them (a departed viewer, heartbeats,
+            // the time limit) every `sweepSeconds`, so one upstream event for a thousand relays is not a
+            // thousand wake-ups that each look at a thousand viewers.
             let now = Date()
-            for relay in Array(relays.values) {
+            let sweep = now >= nextSweep
+            if sweep { nextSweep = now.addingTimeInterval(ConsoleStreams.sweepSeconds) }
+            for relay in Array(relays.values) where sweep || relay.touched || !relay.outbox.isEmpty {
+                relay.touched = false
                 if turn(relay, now: now) { continue }
                 set.remove(relay.id)
                 relays[relay.id] = nil
@@ -186,6 +197,7 @@ struct ConsoleStreamThread: BackgroundService {
                     }
                     relay.tail = Array((relay.tail + chunk).suffix(4))
                     relay.outbox += chunk
+                    relay.touched = true
                     // A viewer that reads slower than Parallel writes is let go (its EventSource reconnects).
                     return relay.outbox.count <= ConsoleStreams.backlogLimit
                 },
@@ -200,6 +212,7 @@ struct ConsoleStreamThread: BackgroundService {
     /// Queues the end of the upstream stream for the viewer: an `error` event when it failed.
     private func finish(_ relay: ConsoleRelayStream, _ result: Result<HTTPResponseHead, HTTPClientError>) {
         relay.upstreamDone = true
+        relay.touched = true
         if relay.outbox.count > ConsoleStreams.backlogLimit {
             relay.gone = true
             return

@@ -7,7 +7,7 @@ public import Web
 public final class RequestContext {
     /// The app's shared parts (configuration, templates, metrics).
     public let app: MarketLensApp
-    /// This thread's database connection.
+    /// This thread's way to the database: a connection of the process's shared pool for each use.
     public let database: DatabaseSession
     /// The logger, tagged with the worker.
     public var logger: Logger { app.logger }
@@ -21,7 +21,7 @@ public final class RequestContext {
 
     init(app: MarketLensApp) {
         self.app = app
-        database = DatabaseSession(url: app.configuration.databaseURL)
+        database = DatabaseSession(pool: app.requestPool)
     }
 
     /// This thread's Parallel client (created on first use, on this thread, and kept: it owns a libcurl handle

@@ -15,7 +15,8 @@ public final class RequestMetrics: Sendable {
     static let bucketBounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     private let counts = Mutex(Counts())
-    private let workerLabel: String
+    /// The worker index its series are labelled with.
+    public let workerLabel: String
 
     /// `worker` names this process in the exported labels (e.g. its index).
     public init(worker: String) { workerLabel = worker }
