@@ -68,7 +68,7 @@ enum ReportRefreshController {
         do {
             return try context.database.withConnection { connection in
                 try refresher.refresh(report, byOwner: byOwner,
-                                      client: ReportCreationController.clientAddress(request),
+                                      client: context.rateSubject(request),
                                       on: connection, parallel: context.parallel)
             }
         } catch let refusal as ReportRefresh.Refusal {

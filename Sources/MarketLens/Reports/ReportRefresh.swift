@@ -42,10 +42,10 @@ public struct ReportRefresh {
         self.logger = logger
     }
 
-    /// Starts a refresh of `report`'s family, run by `client` (charged against the creation limits like a new
-    /// report; nil for the operator); `byOwner` when the request carried the family's manage token. Returns the
+    /// Starts a refresh of `report`'s family, run by `client` (its API key or address, charged against the creation
+    /// limits like a new report; nil for the operator); `byOwner` when the request carried the family's manage token. Returns the
     /// new report (queued). Throws `Refusal`, `RateLimitExceeded` (nothing created) or a database error.
-    public func refresh(_ report: Report, byOwner: Bool, client: String?, on connection: Connection,
+    public func refresh(_ report: Report, byOwner: Bool, client: RateSubject?, on connection: Connection,
                         parallel: () throws -> ParallelClient) throws -> Report {
         if report.isDeleted { throw Refusal.gone }
         guard report.status == .completed else { throw Refusal.notCompleted }
@@ -63,7 +63,7 @@ public struct ReportRefresh {
                 throw Refusal.tooRecent(allowedFrom: newest.addingTimeInterval(Double(days) * 86_400))
             }
             if let client {
-                try RateLimiter.consume(RateLimit.reportCreation(client: client, configuration: configuration),
+                try RateLimiter.consume(RateLimit.reportCreation(for: client, configuration: configuration),
                                         on: connection)
             }
             guard let inserted = try ReportStore.insertRefresh(of: report.id, publicID: publicID, on: connection)
