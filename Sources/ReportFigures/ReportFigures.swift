@@ -36,9 +36,25 @@ public enum ReportFigures {
 
     /// The key figures the tables state.
     public static func keyFigures(inMarkdown markdown: String, completedAt: Date?) -> KeyFigures {
-        let tables = tables(inMarkdown: markdown)
-        return KeyFigureReader.figures(
-            tables: tables, charts: tables.flatMap { charts(of: $0, completedAt: completedAt) }, completedAt: completedAt)
+        read(markdown, completedAt: completedAt).keyFigures
+    }
+
+    /// The key figures of tables already read and charted (a caller that draws the charts reads the tables once).
+    public static func keyFigures(tables: [ReportTable], charts: [ReportChart], completedAt: Date?) -> KeyFigures {
+        KeyFigureReader.figures(tables: tables, charts: charts, completedAt: completedAt)
+    }
+
+    /// Charts and key figures of one report body, from one reading of its tables.
+    public struct Reading: Sendable {
+        public var charts: [ReportChart]
+        public var keyFigures: KeyFigures
+    }
+
+    /// Reads `markdown`'s tables once and derives both the charts and the key figures from them.
+    public static func read(_ markdown: String, completedAt: Date?) -> Reading {
+        let tables = Self.tables(inMarkdown: markdown)
+        let charts = tables.flatMap { Self.charts(of: $0, completedAt: completedAt) }
+        return Reading(charts: charts, keyFigures: keyFigures(tables: tables, charts: charts, completedAt: completedAt))
     }
 }
 

@@ -8,13 +8,13 @@ enum ComparePage {
         let oldBody = body(of: older)
         let newBody = body(of: newer)
         let diff = SectionDiff.compare(old: oldBody, new: newBody)
+        let oldFigures = ReportFigures.read(oldBody, completedAt: older.completedAt)
+        let newFigures = ReportFigures.read(newBody, completedAt: newer.completedAt)
         let figures = keyFigureRows(
-            older: ReportFigures.keyFigures(inMarkdown: oldBody, completedAt: older.completedAt),
-            newer: ReportFigures.keyFigures(inMarkdown: newBody, completedAt: newer.completedAt),
+            older: oldFigures.keyFigures, newer: newFigures.keyFigures,
             olderSlug: older.slug ?? "", newerSlug: newer.slug ?? "")
         let charts = overlaidCharts(
-            older: ReportFigures.charts(inMarkdown: oldBody, completedAt: older.completedAt),
-            newer: ReportFigures.charts(inMarkdown: newBody, completedAt: newer.completedAt),
+            older: oldFigures.charts, newer: newFigures.charts,
             legend: ChartSVG.Legend(primary: "Version \(newer.version ?? 1)", overlay: "Version \(older.version ?? 1)"))
         return [
             "figures": figures,

@@ -98,8 +98,9 @@ struct ReportStateBody: Encodable {
             consultedSources = citations.consulted.map { ReferenceBody($0, numbered: false) }
             // The same body the page renders (without the reference list), so table indices and anchors agree.
             let body = citations.section.map { $0.removing(from: content) } ?? content
-            charts = ReportFigures.charts(inMarkdown: body, completedAt: report.completedAt).map(ChartBody.init)
-            keyFigures = KeyFiguresBody(ReportFigures.keyFigures(inMarkdown: body, completedAt: report.completedAt))
+            let figures = ReportFigures.read(body, completedAt: report.completedAt)
+            charts = figures.charts.map(ChartBody.init)
+            keyFigures = KeyFiguresBody(figures.keyFigures)
         }
     }
 

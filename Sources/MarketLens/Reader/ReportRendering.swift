@@ -45,7 +45,7 @@ public enum ReportRendering {
             if let html = TableFigures.place(charts, tableCount: tables.count, in: document.html) {
                 rendered.html = html
                 rendered.charts = charts
-                rendered.keyFigures = ReportFigures.keyFigures(inMarkdown: body, completedAt: completedAt)
+                rendered.keyFigures = ReportFigures.keyFigures(tables: tables, charts: charts, completedAt: completedAt)
             }
             return rendered
         } catch {
