@@ -46,8 +46,9 @@ let package = Package(
         .target(name: "ParallelAPI", dependencies: ["HTTPClient", "ServerSentEvents", log], swiftSettings: strict),
         .target(name: "ResendAPI", dependencies: ["HTTPClient", log], swiftSettings: strict),
         .target(name: "Migrations", dependencies: ["Postgres", log], swiftSettings: strict),
-        // The event engine: leased work, followed upstream transfers, database lanes. Knows no report or batch.
-        .target(name: "Engine", dependencies: ["Postgres", "HTTPClient", "ServerSentEvents", log],
+        // The event engine: leased work, followed upstream transfers, database lanes, the live streams (relay hub,
+        // writer, replay). Knows no report or batch.
+        .target(name: "Engine", dependencies: ["Postgres", "HTTPClient", "ServerSentEvents", "Web", log],
                 swiftSettings: strict),
         .target(
             name: "MarketLens",
@@ -90,9 +91,9 @@ let package = Package(
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport", log],
                     swiftSettings: strict),
         .testTarget(name: "MarketLensTests", dependencies: ["MarketLens", "ReportFigures", "Web", "Postgres", "Migrations", "TestSupport",
-                                                      "ParallelAPI", "FastCGIServer", "HTTPClient", "ResendAPI", log],
+                                                      "ParallelAPI", "FastCGIServer", "HTTPClient", "ResendAPI", "Engine", log],
                     swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Postgres", "HTTPClient", "ParallelAPI", "TestSupport", log],
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Postgres", "HTTPClient", "ParallelAPI", "TestSupport", "Web", log],
                     swiftSettings: strict),
         .testTarget(name: "UpstreamSimTests", dependencies: ["UpstreamSim", "ReportFigures"], swiftSettings: strict),
     ]

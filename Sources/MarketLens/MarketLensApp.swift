@@ -1,4 +1,4 @@
-import Engine
+public import Engine
 import Foundation
 public import Logging
 public import Web
@@ -38,7 +38,7 @@ public struct MarketLensApp: RequestHandlerFactory {
         relayHub = RelayHub(
             databaseURL: configuration.databaseURL,
             settings: live ?? LiveSettings(environment: ProcessInfo.processInfo.environment),
-            logger: logger)
+            logs: AppEventLogs(), logger: logger)
         self.logger = logger
         requestPool = ConnectionPool(url: configuration.databaseURL, size: configuration.connections.requestPool)
         consoleStreams = ConsoleStreams(hub: relayHub, logger: logger)

@@ -1,4 +1,5 @@
 import Testing
+@testable import Engine
 @testable import MarketLens
 
 @Suite struct ConfigurationTests {

@@ -4,6 +4,7 @@ import Logging
 import Testing
 import TestSupport
 import Web
+@testable import Engine
 @testable import MarketLens
 
 /// An `upstream-sim` for one console test, started from `UPSTREAM_SIM_BIN` (default `.build/debug/upstream-sim`)
@@ -70,7 +71,7 @@ final class ConsoleRecordingWriter: BodyWriter, DetachedBody, @unchecked Sendabl
 /// The console's relay thread of one test, with the hub that counts its streams.
 final class ConsoleRelayThread: @unchecked Sendable {
     let hub = RelayHub(databaseURL: "postgresql://unused@127.0.0.1:1/unused", settings: LiveSettings(),
-                       logger: Logger(label: "test.console"))
+                       logs: AppEventLogs(), logger: Logger(label: "test.console"))
     let streams: ConsoleStreams
     private let signal = TestStopSignal()
     private let done = DispatchSemaphore(value: 0)

@@ -1,6 +1,7 @@
 import FastCGIServer
 import Foundation
 import Logging
+@testable import Engine
 @testable import MarketLens
 import Migrations
 import Postgres

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Engine
 @testable import MarketLens
 import Postgres
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Logging
+import Engine
 import MarketLens
 import ParallelAPI
 import Postgres

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Logging
 import Postgres
@@ -14,12 +15,13 @@ enum BatchStreamer {
                        settings: BatchSettings) -> LiveStream {
         let last = resumeAfter ?? 0
         let connected = BatchPayload.Connection(message: "Research pipeline connected", batchID: batch.publicID)
-        return LiveStream(
+        var stream = LiveStream(
             hub: hub, key: StreamKey(.batch, batch.id), client: client, after: last,
             opening: "id: \(last)\nretry: 1000\n" + frame(event: "connected", json: connected),
-            style: style(settings),
-            headers: ["Content-Type": "text/event-stream", "Connection": "keep-alive",
-                      "Access-Control-Allow-Origin": "*", "X-Batch-ID": batch.publicID])
+            style: style(settings))
+        stream.headers = ["Content-Type": "text/event-stream", "Connection": "keep-alive",
+                          "Access-Control-Allow-Origin": "*", "X-Batch-ID": batch.publicID]
+        return stream
     }
 
     /// Heartbeats, the time limit and the failure ending, each carrying the last id sent. The heartbeat's

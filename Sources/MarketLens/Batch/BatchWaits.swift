@@ -1,3 +1,4 @@
+public import Engine
 import Foundation
 public import Logging
 import Postgres

@@ -1,3 +1,4 @@
+import Engine
 public import Postgres
 
 /// Every PostgreSQL connection one worker process can ever open, as fixed numbers: what `marketlens doctor`

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Postgres
 import Web
@@ -22,7 +23,7 @@ enum LiveController {
         } catch {
             context.logger.warning("live stream look-up failed; asking the client to retry",
                                    metadata: ["error": "\(error)"])
-            return Self.retryLater(hub.settings.shedRetryMilliseconds)
+            return LiveStream.retryLater(hub.settings.shedRetryMilliseconds)
         }
         let visible: Report
         do {
@@ -39,7 +40,7 @@ enum LiveController {
             .response { refusal in
                 // A report viewer over the process's cap is told to come back (as before); over the client's
                 // cap, a non-SSE client learns why.
-                refusal == .processFull ? Self.retryLater(retry) : LiveStream.refusal(refusal, request, retryMilliseconds: retry)
+                refusal == .processFull ? LiveStream.retryLater(retry) : LiveStream.refusal(refusal, request, retryMilliseconds: retry)
             }
     }
 
@@ -48,14 +49,6 @@ enum LiveController {
     static func resumePoint(_ request: Request) -> Int {
         guard let text = try? request.lastEventID(), let value = Int(text), value >= 0 else { return 0 }
         return value
-    }
-
-    /// A stream that only says when to come back.
-    static func retryLater(_ milliseconds: Int) -> Response {
-        Response.eventStream { writer in
-            try writer.write(OutgoingEvent.retry(milliseconds: milliseconds))
-            try writer.flush()
-        }
     }
 
     /// Public ids are short ASCII tokens; anything else cannot exist and costs no query.

@@ -1,3 +1,4 @@
+import Engine
 import Synchronization
 
 /// Request counters of this worker process, shared by all its request threads (hence the `Mutex`), exposed in

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Postgres
 
-/// The hub's listener thread: one connection per process `LISTEN`ing on `report_events` and `batch_events`
-/// (payload `<owner id>:<seq>`). Each burst of notifications becomes one read of the logs that have viewers, and
+/// The hub's listener thread: one connection per process `LISTEN`ing on every log's channel (payload
+/// `<owner id>:<seq>`). Each burst of notifications becomes one read of the logs that have viewers, and
 /// each event is encoded once for all of them. After losing the connection it reconnects with back-off and asks
 /// every relay to re-read the log, so a database restart loses nothing.
 struct RelayListener: BackgroundService {
@@ -15,7 +15,7 @@ struct RelayListener: BackgroundService {
         while !stop.isRequested {
             do {
                 let connection = try hub.makeConnection()
-                for channel in StreamChannel.allCases { try connection.listen(channel.notifyChannel) }
+                for channel in hub.logs.channels { try connection.listen(channel) }
                 delay = 0.25
                 hub.resyncAll()
                 try follow(connection, until: stop)
@@ -36,14 +36,13 @@ struct RelayListener: BackgroundService {
             var notified: [StreamKey: Int] = [:]
             for notification in notifications {
                 let parts = notification.payload.split(separator: ":")
-                guard let channel = StreamChannel(rawValue: notification.channel), parts.count == 2,
-                      let id = Int64(parts[0]), let seq = Int(parts[1]) else { continue }
-                let key = StreamKey(channel, id)
+                guard parts.count == 2, let id = Int64(parts[0]), let seq = Int(parts[1]) else { continue }
+                let key = StreamKey(channel: notification.channel, id: id)
                 notified[key] = min(notified[key] ?? seq, seq)
             }
             let positions = hub.fetchPositions(notified: notified)
             guard !positions.isEmpty else { continue }
-            hub.deliver(try StreamLog.fetch(after: positions, on: connection))
+            hub.deliver(try hub.logs.fetch(after: positions, on: connection))
         }
     }
 }

@@ -1,8 +1,3 @@
-public import Engine
-
-/// The shutdown signal of a background service is the engine's (`Engine.StopSignal`): the transport provides it.
-public typealias StopSignal = Engine.StopSignal
-
 /// A long-lived job of a worker process that runs on its own dedicated thread beside the request threads
 /// (the monitoring thread, the relay hub's listener). `run` returns soon after `stop` is requested.
 public protocol BackgroundService: Sendable {

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Web
 
-/// One stored event (of a report's or a batch's log), already in its SSE wire form: encoded once by whoever read it (the hub's listener
+/// One stored event of a log, already in its SSE wire form: encoded once by whoever read it (the hub's listener
 /// or a replay) and shared by every relay that sends it.
 public struct LiveEvent: Sendable, Equatable {
     /// The per-log sequence number (the SSE `id:`).
@@ -12,28 +12,16 @@ public struct LiveEvent: Sendable, Equatable {
     /// `id:`, `event:` and `data:` lines and the blank line that dispatches the event.
     public var wire: [UInt8]
 
-    /// Encodes a stored event.
-    public init(_ event: StoredReportEvent) {
-        self.init(seq: event.seq, type: event.type, payloadJSON: event.payloadJSON)
-    }
-
-    /// Encodes a stored batch event (its payload already in the seed's key order).
-    public init(_ event: StoredBatchEvent) {
-        seq = event.seq
-        isTerminal = BatchEventType(rawValue: event.type)?.isTerminal == true
-        wire = Array(OutgoingEvent(id: String(event.seq), event: event.type, data: event.data).encoded.utf8)
-    }
-
-    /// Encodes an event of the report's log.
-    init(seq: Int, type: String, payloadJSON: String) {
+    /// Encodes an event of a log: `id:` is its seq, `event:` its type, `data:` its payload (JSON).
+    public init(seq: Int, type: String, data: String, isTerminal: Bool) {
         self.seq = seq
-        isTerminal = type == "completed" || type == "failed"
-        wire = Array(OutgoingEvent(id: String(seq), event: type, data: payloadJSON).encoded.utf8)
+        self.isTerminal = isTerminal
+        wire = Array(OutgoingEvent(id: String(seq), event: type, data: data).encoded.utf8)
     }
 }
 
 /// What the writer finds in a relay's mailbox.
-enum RelayWake: Equatable {
+public enum RelayWake: Equatable, Sendable {
     /// New events from the hub, in order (possibly some already sent: the writer skips those).
     case events([LiveEvent])
     /// The hub lost its database connection and is back: re-read the log from the last sent event.
@@ -53,7 +41,7 @@ public final class Relay: Sendable {
     /// The log this viewer watches.
     public let key: StreamKey
     /// The viewer's address, for the per-client stream cap.
-    let client: String
+    public let client: String
     private let eventLimit: Int
     private let byteLimit: Int
     private let mailbox = Mutex(Mailbox())
@@ -119,7 +107,7 @@ public final class Relay: Sendable {
 
     /// The writer's look: an end (closed, overflowed) always; new events or a resync only when `taking`,
     /// i.e. when the viewer's connection has room for them (otherwise they stay queued, within the bounds).
-    func take(taking: Bool) -> RelayWake {
+    public func take(taking: Bool) -> RelayWake {
         mailbox.withLock { box in
             box.scheduled = false
             if box.closed { return .closed }
@@ -137,11 +125,6 @@ public final class Relay: Sendable {
             box.queuedBytes = 0
             return .events(events)
         }
-    }
-
-    /// A viewer of a report's log (tests).
-    convenience init(reportID: Int64, eventLimit: Int, byteLimit: Int) {
-        self.init(key: StreamKey(.report, reportID), eventLimit: eventLimit, byteLimit: byteLimit)
     }
 
     /// Events waiting (for tests and metrics).

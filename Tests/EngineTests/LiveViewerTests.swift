@@ -1,5 +1,5 @@
 import Foundation
-@testable import MarketLens
+@testable import Engine
 import Postgres
 import Testing
 import Web
@@ -20,12 +20,12 @@ import Web
     }
 
     static func event(_ seq: Int, _ type: String = "message") -> LiveEvent {
-        LiveEvent(seq: seq, type: type, payloadJSON: "{}")
+        LiveEvent(seq: seq, type: type, data: "{}", isTerminal: type == "completed" || type == "failed")
     }
 
     static func viewer(after: Int = 0, terminal: String? = nil) -> (LiveViewer, RecordingBody) {
         let body = RecordingBody()
-        let relay = Relay(reportID: 1, eventLimit: 10, byteLimit: 1 << 20)
+        let relay = Relay(key: StreamKey(channel: "test_events", id: 1), eventLimit: 10, byteLimit: 1 << 20)
         let viewer = LiveViewer(LiveHandoff(relay: relay, body: body, after: after,
                                             terminalIfEnded: terminal.map { Array($0.utf8) }))
         return (viewer, body)
@@ -84,7 +84,7 @@ import Web
     }
 
     @Test func aRelayKeepsEventsUntilTheWriterHasRoomAndOverflowsPastItsBound() {
-        let relay = Relay(reportID: 1, eventLimit: 3, byteLimit: 1 << 20)
+        let relay = Relay(key: StreamKey(channel: "test_events", id: 1), eventLimit: 3, byteLimit: 1 << 20)
         #expect(relay.push([Self.event(1)]) == (true, false))
         #expect(relay.push([Self.event(2)]) == (false, false))
         #expect(relay.take(taking: false) == .idle)

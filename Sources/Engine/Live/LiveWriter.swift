@@ -1,5 +1,5 @@
 import Foundation
-import Web
+public import Web
 
 /// A viewer's stream as its request thread hands it over: the open response (after `retry:` and `connected`),
 /// its relay (registered before anything was read, so no event can slip between replay and live), where its
@@ -10,27 +10,38 @@ struct LiveHandoff: Sendable {
     let body: any DetachedBody
     let after: Int
     let terminalIfEnded: [UInt8]?
-    var style: StreamStyle = .report(heartbeatSeconds: 15)
+    var style: StreamStyle = .commentHeartbeat(seconds: 15)
 }
 
 /// What differs between the kinds of stream the writer serves: how an idle stream says it is alive, whether the
 /// server ends it after a while, and what a viewer reads when its catch-up read failed. Every byte depends only
 /// on the last event id sent, so the framing stays exactly what each protocol's clients expect.
-struct StreamStyle: Sendable {
+public struct StreamStyle: Sendable {
     /// Seconds of silence before `heartbeat` is queued.
-    var heartbeatSeconds: Double
+    public var heartbeatSeconds: Double
     /// The bytes of a heartbeat after event `sent`.
-    var heartbeat: @Sendable (_ sent: Int) -> [UInt8]
+    public var heartbeat: @Sendable (_ sent: Int) -> [UInt8]
     /// Seconds after which an idle stream is ended with `farewell` (nil: never; the viewer resumes anyway).
-    var maxSeconds: Double?
-    var farewell: @Sendable (_ sent: Int) -> [UInt8] = { _ in [] }
+    public var maxSeconds: Double?
+    public var farewell: @Sendable (_ sent: Int) -> [UInt8]
     /// Bytes sent before ending a stream whose log could not be read (nil: just end; the client reconnects).
-    var failure: (@Sendable (_ sent: Int) -> [UInt8])?
+    public var failure: (@Sendable (_ sent: Int) -> [UInt8])?
 
-    /// Report streams (product.md §8): a `: heartbeat` comment, no time limit, a silent end on failure.
-    static func report(heartbeatSeconds: Double) -> StreamStyle {
+    public init(heartbeatSeconds: Double, heartbeat: @escaping @Sendable (_ sent: Int) -> [UInt8],
+                maxSeconds: Double? = nil, farewell: @escaping @Sendable (_ sent: Int) -> [UInt8] = { _ in [] },
+                failure: (@Sendable (_ sent: Int) -> [UInt8])? = nil) {
+        self.heartbeatSeconds = heartbeatSeconds
+        self.heartbeat = heartbeat
+        self.maxSeconds = maxSeconds
+        self.farewell = farewell
+        self.failure = failure
+    }
+
+    /// A `: heartbeat` comment every `seconds`, no time limit, a silent end on failure (the report streams of
+    /// product.md §8).
+    public static func commentHeartbeat(seconds: Double) -> StreamStyle {
         let beat = Array(OutgoingEvent.heartbeat.utf8)
-        return StreamStyle(heartbeatSeconds: heartbeatSeconds, heartbeat: { _ in beat })
+        return StreamStyle(heartbeatSeconds: seconds, heartbeat: { _ in beat })
     }
 }
 
@@ -212,8 +223,9 @@ struct LiveWriterState {
         let from = viewer.sent
         let id = ObjectIdentifier(viewer.relay)
         let writer = hub.writer
+        let logs = hub.logs
         hub.replay.submit({ connection in
-            try StreamLog.events(of: key, after: from, limit: LiveStream.replayPage, on: connection)
+            try logs.events(of: key, after: from, limit: LiveStream.replayPage, on: connection)
         }, completion: { result in writer.caughtUp(id, from: from, result) })
     }
 
@@ -401,7 +413,7 @@ public final class LiveCloser: @unchecked Sendable {
         return writerStopped
     }
 
-    func close(_ bodies: [any DetachedBody]) {
+    public func close(_ bodies: [any DetachedBody]) {
         condition.lock()
         queue.append(contentsOf: bodies)
         condition.signal()

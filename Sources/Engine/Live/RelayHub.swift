@@ -3,10 +3,10 @@ public import Logging
 import Postgres
 import Synchronization
 
-/// The per-process live fan-out (architecture.md, "Live streams"): one listener thread `LISTEN`s on
-/// `report_events` and `batch_events` over one connection, reads each new event once and pushes it to every
+/// The per-process live fan-out (architecture.md, "Live streams"): one listener thread `LISTEN`s on every log's
+/// channel (`EventLogReader.channels`) over one connection, reads each new event once and pushes it to every
 /// relay registered for its log (keyed by channel and id). It also counts every open stream of the process,
-/// console relays included, against the process's and each client address's cap.
+/// those that follow no log included (`reserveSlot`), against the process's and each client address's cap.
 ///
 /// Shared by every request thread of the process and the listener thread, hence the `Mutex`: it is the one
 /// place where viewers come and go while events arrive. Pushing happens outside the lock.
@@ -15,6 +15,8 @@ public final class RelayHub: Sendable {
     public let settings: LiveSettings
     /// The database reads of the streams.
     public let replay: ReplayService
+    /// The event logs the streams follow (the app's tables).
+    public let logs: any EventLogReader
     /// The writer thread's hand-over point: open streams, relays with news, catch-up results.
     public let writer = LiveWriter()
     /// Closes the streams the writer ended.
@@ -36,9 +38,10 @@ public final class RelayHub: Sendable {
     }
 
     /// A hub for the process; nothing runs until its services are started.
-    public init(databaseURL: String, settings: LiveSettings, logger: Logger) {
+    public init(databaseURL: String, settings: LiveSettings, logs: any EventLogReader, logger: Logger) {
         self.databaseURL = databaseURL
         self.settings = settings
+        self.logs = logs
         self.logger = logger
         replay = ReplayService(databaseURL: databaseURL, logger: logger)
     }
@@ -59,7 +62,7 @@ public final class RelayHub: Sendable {
     /// Registers a viewer of `key` for `client`; from now on every event the listener reads for that log is
     /// pushed to it. Refused when the process already serves `maxStreams` streams or is stopping, or when the
     /// client holds `maxStreamsPerClient`.
-    func register(_ key: StreamKey, client: String) -> Result<Relay, Refusal> {
+    public func register(_ key: StreamKey, client: String) -> Result<Relay, Refusal> {
         let relay = Relay(key: key, client: client, eventLimit: settings.queueEventLimit, byteLimit: settings.queueByteLimit)
         return state.withLock { state -> Result<Relay, Refusal> in
             if let refusal = state.admit(client, settings: settings) { return .failure(refusal) }
@@ -68,25 +71,20 @@ public final class RelayHub: Sendable {
         }
     }
 
-    /// Registers a viewer of report `reportID` (no per-client bound: tests and in-process callers).
-    public func register(reportID: Int64) -> Relay? {
-        try? register(StreamKey(.report, reportID), client: "").get()
-    }
-
-    /// Counts a stream that does not follow a log (a console relay) against the process's and the client's
+    /// Counts a stream that does not follow a log (the app's console relays) against the process's and the client's
     /// caps; `releaseSlot` gives it back.
-    func reserveSlot(client: String) -> Refusal? {
+    public func reserveSlot(client: String) -> Refusal? {
         state.withLock { $0.admit(client, settings: settings) }
     }
 
     /// Gives back a slot of `reserveSlot`.
-    func releaseSlot(client: String) {
+    public func releaseSlot(client: String) {
         state.withLock { $0.release(client) }
     }
 
     /// Whether `client` may open one more stream now (checked before work that a refused stream would waste,
     /// such as creating a batch; the registration itself decides).
-    func refusal(for client: String) -> Refusal? {
+    public func refusal(for client: String) -> Refusal? {
         state.withLock { state in
             var refusal: Refusal?
             if state.stopped || state.open >= settings.maxStreams {
@@ -170,7 +168,7 @@ public final class RelayHub: Sendable {
     }
 
     func makeConnection() throws -> Connection { try Connection(url: databaseURL) }
-    var log: Logger { logger }
+    public var log: Logger { logger }
 }
 
 extension RelayHub.State {
