@@ -4,11 +4,13 @@ import MarketLens
 import Postgres
 
 /// `marketlens export`: every report (not those their owners deleted) with its events as JSON lines (one report
-/// per line). E-mail addresses are left out: an export is a file that travels.
+/// per line), each with its version and its family (the public id of the family's earliest exported version, which
+/// comes first in the file). E-mail addresses are left out: an export is a file that travels.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write every report and its events as JSON lines (e-mail addresses are not exported).")
+        abstract: "Write every report and its events as JSON lines (e-mail addresses are not exported).",
+        discussion: "Versions of one report keep their numbers and stay one family when imported.")
 
     @Option(name: .shortAndLong, help: "Output file (default: standard output).")
     var output: String?
@@ -38,7 +40,9 @@ struct ExportCommand: ParsableCommand {
                        basis::text AS basis, visibility, hidden, error, progress_meter, sources_considered,
                        sources_read, \(unescaped: ReportArchive.utc("created_at")) AS created_at,
                        \(unescaped: ReportArchive.utc("started_at")) AS started_at,
-                       \(unescaped: ReportArchive.utc("completed_at")) AS completed_at
+                       \(unescaped: ReportArchive.utc("completed_at")) AS completed_at, version,
+                       (SELECT f.public_id FROM reports f WHERE f.family_id = reports.family_id
+                          AND f.deleted_at IS NULL ORDER BY f.id LIMIT 1) AS family
                 FROM reports WHERE id > \(lastID) AND deleted_at IS NULL ORDER BY id LIMIT 200
                 """)
             guard let last = rows.last else { break }
@@ -81,7 +85,11 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import reports and their events from JSON lines written by `marketlens export`.",
-        discussion: "Reports whose public id already exists are skipped, so running it twice changes nothing.")
+        discussion: """
+            Reports whose public id already exists are skipped, so running it twice changes nothing. Versions of one \
+            report join their family's earliest version (imported before them from the same file) and keep their \
+            numbers.
+            """)
 
     @Argument(help: "The .jsonl file.")
     var file: String
@@ -138,6 +146,8 @@ enum ReportArchive {
             "created_at": try row.string("created_at"),
             "started_at": optional(try row.optionalString("started_at")),
             "completed_at": optional(try row.optionalString("completed_at")),
+            "version": try row.optionalInt("version").map { $0 as Any } ?? NSNull(),
+            "family": try row.string("family"),
         ]
     }
 
@@ -162,12 +172,21 @@ enum ReportArchive {
             return PostgresJSON(String(decoding: data, as: UTF8.self))
         }
         let publicID = try string("public_id")
+        let version = object["version"] as? Int
+        if let version, version < 1 { throw CommandFailure("version must be 1 or more") }
         return try connection.transaction { connection in
+            // A later version joins the family of its family's earliest version (already imported: the file is in
+            // id order); the first version, or one whose family is not here, starts its own.
+            var familyID: Int64?
+            if let family = optionalString("family"), family != publicID {
+                familyID = try connection.queryFirst("SELECT family_id FROM reports WHERE public_id = \(family)")?
+                    .int64("family_id")
+            }
             let row = try connection.queryFirst(
                 """
                 INSERT INTO reports (public_id, task_run_id, title, slug, industry, region, focus, processor, status,
                     content, basis, visibility, hidden, error, progress_meter, sources_considered, sources_read,
-                    created_at, started_at, completed_at)
+                    created_at, started_at, completed_at, family_id, version)
                 VALUES (\(publicID), \(optionalString("task_run_id")), \(try string("title")), \(optionalString("slug")),
                     \(try string("industry")), \(optionalString("region") ?? ""), \(optionalString("focus") ?? ""),
                     \(try string("processor")), \(try string("status")), \(optionalString("content")), \(try json("basis")),
@@ -175,7 +194,7 @@ enum ReportArchive {
                     \(optionalString("error")), \((object["progress_meter"] as? Double) ?? 0),
                     \((object["sources_considered"] as? Int) ?? 0), \((object["sources_read"] as? Int) ?? 0),
                     coalesce(\(try date("created_at"))::timestamptz, now()), \(try date("started_at"))::timestamptz,
-                    \(try date("completed_at"))::timestamptz)
+                    \(try date("completed_at"))::timestamptz, \(familyID), \(version))
                 ON CONFLICT (public_id) DO NOTHING RETURNING id
                 """)
             guard let id = try row?.int64("id") else { return false }

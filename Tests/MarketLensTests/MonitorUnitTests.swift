@@ -71,6 +71,11 @@ struct MonitorUnitTests {
         #expect(ReportEmail.summary(of: markdown) == "The EU market reached €52bn in 2025. It grows.")
     }
 
+    @Test func emailSummaryDropsEveryCitationMarkerForm() {
+        let markdown = "## Overview\n\nSales grew 8% [1–3], led by Asia [2; 5] and Europe [1, 4][6].\n"
+        #expect(ReportEmail.summary(of: markdown) == "Sales grew 8%, led by Asia and Europe.")
+    }
+
     @Test func emailBackoffGrowsAndIsCapped() {
         #expect(EmailOutbox.backoff(attempt: 1, base: 30, random: 1) == 30)
         #expect(EmailOutbox.backoff(attempt: 3, base: 30, random: 1) == 120)

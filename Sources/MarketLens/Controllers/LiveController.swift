@@ -17,7 +17,7 @@ enum LiveController {
         let after = Self.resumePoint(request)
         let report: Report?
         do {
-            report = try Self.isPlausibleID(publicID)
+            report = try ReportStore.isPlausiblePublicID(publicID)
                 ? hub.replay.perform { connection in try ReportStore.find(publicID: publicID, on: connection) }
                 : nil
         } catch {
@@ -49,13 +49,6 @@ enum LiveController {
     static func resumePoint(_ request: Request) -> Int {
         guard let text = try? request.lastEventID(), let value = Int(text), value >= 0 else { return 0 }
         return value
-    }
-
-    /// Public ids are short ASCII tokens; anything else cannot exist and costs no query.
-    static func isPlausibleID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 64
-            && id.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0)
-                || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
     }
 
     /// `{"error":{"code","message","fields"}}`.

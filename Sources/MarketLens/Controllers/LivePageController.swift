@@ -10,7 +10,7 @@ enum LivePageController {
 
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         let publicID = request.parameters["id"] ?? ""
-        guard LiveController.isPlausibleID(publicID) else { throw HTTPError.notFound("There is no report with this id.") }
+        guard ReportStore.isPlausiblePublicID(publicID) else { throw HTTPError.notFound("There is no report with this id.") }
         let fresh = NewManageLink.presented(in: request)
         let (report, snapshot, owns) = try context.database.withConnection(readOnly: true) {
             connection -> (Report, LiveView.Snapshot, Bool) in

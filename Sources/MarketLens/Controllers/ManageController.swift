@@ -125,7 +125,6 @@ enum ManageController {
     // MARK: - Shared
 
     static let notFound = HTTPError(status: 404, code: "not_found", message: "There is nothing to manage at this address.")
-    static let gone = ReportAccess.goneError
 
     static func ownerActions(_ context: RequestContext) -> ReportOwnerActions {
         ReportOwnerActions(configuration: context.app.configuration, completion: context.app.reportCompletion,
@@ -165,13 +164,13 @@ enum ManageController {
 
     static func httpError(_ refusal: ReportOwnerActions.Refusal) -> HTTPError {
         switch refusal {
-        case .gone: gone
+        case .gone: ReportAccess.goneError
         case .conflict(let message): HTTPError(status: 409, code: "conflict", message: message)
         }
     }
 
     static func stateResponse(_ report: Report, _ context: RequestContext) throws -> Response {
-        if report.isDeleted { throw gone }
+        if report.isDeleted { throw ReportAccess.goneError }
         return privateResponse(try Response.json(ReportStateBody(report: report,
                                                                  baseURL: context.app.configuration.baseURL)))
     }

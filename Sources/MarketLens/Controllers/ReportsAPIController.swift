@@ -19,9 +19,7 @@ enum ReportsAPIController {
     @Sendable static func show(_ request: Request, _ context: RequestContext) throws -> Response {
         let id = request.parameters["id"] ?? ""
         let notFound = HTTPError(status: 404, code: "not_found", message: "No report has this id.")
-        guard id.utf8.count >= 4, id.utf8.count <= 64,
-            id.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
-        else { throw notFound }
+        guard ReportStore.isPlausiblePublicID(id) else { throw notFound }
         let (report, family) = try context.database.withConnection(readOnly: true) { connection in
             let report = try ReportAccess.require(try ReportStore.find(publicID: id, on: connection),
                                                   message: notFound.message)

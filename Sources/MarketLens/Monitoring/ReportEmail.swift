@@ -1,4 +1,5 @@
 import Foundation
+import Markdown
 
 /// The owner's e-mails: "your report is ready" and "your report did not finish", rendered from
 /// `templates/email/report-{ready,failed}.{html,txt}.mustache`.
@@ -48,7 +49,9 @@ struct ReportEmail: Equatable {
         var text = paragraph.joined(separator: " ")
         // Links become their text; citation markers and emphasis go.
         text = text.replacingOccurrences(of: #"\[([^\]]*)\]\([^)]*\)"#, with: "$1", options: .regularExpression)
-        text = text.replacingOccurrences(of: #"\[\d+(,\s*\d+)*\]"#, with: "", options: .regularExpression)
+        // Every marker form the reader links (`[3]`, `[1, 3]`, `[2; 5]`, `[1–3]`), after the links were unwrapped.
+        text = CitationMarkers.removing(from: text)
+        text = text.replacingOccurrences(of: #"\s+([.,;:!?])"#, with: "$1", options: .regularExpression)
         text = text.replacingOccurrences(of: #"[*_`]+"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: #"<[^>]*>"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)

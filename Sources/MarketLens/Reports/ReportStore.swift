@@ -7,6 +7,14 @@ public import Postgres
 /// transition is one conditional `UPDATE … WHERE status IN (…) RETURNING`: whoever's statement returns the row
 /// did the transition and performs its side effects; everyone else sees nil and does nothing.
 public enum ReportStore {
+    /// Public ids are short ASCII tokens (letters, digits, `_`, `-`): anything else cannot exist and costs no
+    /// query (the live stream, the live page and the report API check it first).
+    static func isPlausiblePublicID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64
+            && id.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0)
+                || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+    }
+
     /// The statuses a report still waits for upstream in (`queued`, `running`).
     static let active = "status IN ('queued', 'running')"
 
