@@ -7,9 +7,11 @@
 Prints one line per cached route (/, /library, /r/{slug}, /r/{slug}.md, the OpenAPI document) with how many
 requests were HIT, UPDATING or STALE (answered from the cache), MISS or EXPIRED (computed by a worker and
 stored), BYPASS (a cookie, an Authorization header or a POST) and the hit ratio (from the cache / all).
-Rotated logs can be passed as further arguments (plain text only).
+Rotated logs can be passed as further arguments (plain text only). Reads both forms of the log: text lines and
+the JSON lines written with LOG_FORMAT=json.
 """
 import argparse
+import json
 import os
 import re
 import sys
@@ -36,6 +38,18 @@ def route(path: str) -> str | None:
     return None
 
 
+def verdict(line: str) -> tuple[str | None, str | None]:
+    """The request's path and the cache's verdict, from a text or a JSON access-log line."""
+    if line.startswith("{"):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return None, None
+        return entry.get("path"), entry.get("cache") or "-"
+    match = LINE.search(line)
+    return (match["path"], match["cache"]) if match else (None, None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("logs", nargs="*", type=Path)
@@ -48,10 +62,10 @@ def main() -> int:
             sys.exit(f"cache-stats: no access log at {log}")
         with log.open(errors="replace") as lines:
             for line in deque(lines, maxlen=args.last) if args.last else lines:
-                match = LINE.search(line)
-                name = match and route(match["path"])
-                if name and match["cache"] != "-":
-                    counts[name][match["cache"]] += 1
+                path, cache = verdict(line)
+                name = path and route(path)
+                if name and cache != "-":
+                    counts[name][cache] += 1
     print(f"{'route':<16} {'requests':>9} " + " ".join(f"{v:>8}" for v in VERDICTS) + f" {'hit ratio':>9}")
     for name in sorted(counts):
         seen = counts[name]

@@ -9,7 +9,8 @@ Placeholders are ${UPPER_CASE}; an unknown one is an error. Optional environment
 REAL_IP_FROM (trusted proxy addresses/CIDRs, comma or space separated; none by default),
 STATIC_MAX_AGE (3600), HSTS_MAX_AGE (31536000), CLIENT_MAX_BODY_SIZE (1m),
 SSE_READ_TIMEOUT (1h), NGINX_WORKER_PROCESSES (auto), NGINX_WORKER_CONNECTIONS (4096),
-NGINX_RLIMIT_NOFILE (16384), PAGE_CACHE_MAX_SIZE (256m; the page cache lives in DIR/cache/pages).
+NGINX_RLIMIT_NOFILE (16384), PAGE_CACHE_MAX_SIZE (256m; the page cache lives in DIR/cache/pages),
+LOG_FORMAT (text; `json` writes the access log as JSON lines, like the workers' log).
 """
 import argparse
 import os
@@ -105,6 +106,7 @@ def main() -> int:
         "HSTS_MAX_AGE": env.get("HSTS_MAX_AGE", "31536000"),
         "SSE_READ_TIMEOUT": env.get("SSE_READ_TIMEOUT", "1h"),
         "PAGE_CACHE_MAX_SIZE": env.get("PAGE_CACHE_MAX_SIZE", "256m"),
+        "ACCESS_LOG_STYLE": "_json" if env.get("LOG_FORMAT", "").strip().lower() == "json" else "",
         "REAL_IP": real_ip,
         "UPSTREAM_SERVERS": upstream,
         "HTTP_LISTEN": listen_lines(addresses, args.http_port, tls=False, http2_in_listen=False),
