@@ -483,7 +483,9 @@ class Soak:
         # Upstream runs created per report, from the simulator's log (one line per run it created).
         runs = Counter(re.findall(r"created run \S+ processor=\S+ report_id=(\S+)", self.cluster.sim_log.read_text()))
         outbox = self.sim("GET", "/__sim/outbox")["emails"]
-        emails = Counter(e.get("idempotency_key", "").removeprefix("report-ready/") for e in outbox)
+        # Sent in batches: each message names its outbox key in X-Entity-Ref-ID (the batch has the Idempotency-Key).
+        emails = Counter(((e.get("email") or {}).get("headers") or {}).get("X-Entity-Ref-ID", e.get("idempotency_key", ""))
+                         .removeprefix("report-ready/") for e in outbox)
         counts = Counter()
         events_checked = lost = duplicated = reordered = reconnects = viewers = 0
         removal_at = self.removal[1] if self.removal else None
