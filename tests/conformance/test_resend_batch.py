@@ -9,15 +9,7 @@ import requests
 import resend
 
 from conftest import RESEND_KEY, own_sim
-from test_resend_sdk import MAIL
-
-
-@pytest.fixture
-def rs(sim, monkeypatch):
-    monkeypatch.setattr(resend, "api_url", sim.resend_url)
-    monkeypatch.setattr(resend, "api_key", RESEND_KEY)
-    sim.control("DELETE", "/outbox")
-    return resend
+from test_resend_sdk import MAIL, rs  # noqa: F401 (rs: the SDK pointed at the simulator, outbox emptied)
 
 
 def mails(n, **extra):
