@@ -10,7 +10,11 @@
 # Environment: BENCH_DURATION (10s per route), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 # MARKETLENS_WORKERS / MARKETLENS_THREADS (stack size), MARKETLENS_BIN (skip the build),
 # BENCH_REPORTS (10000 completed reports seeded with `marketlens bench-seed` first; 0 skips seeding),
-# BENCH_QUERY (the library search term, "battery recycling").
+# BENCH_QUERY (the library search term, "battery recycling"),
+# BENCH_PIN (1: wrk and the server on separate CPUs, the default when there are at least 2; 0: no pinning),
+# BENCH_CLIENT_CPUS (wrk's CPU list, default the last CPU), BENCH_SERVER_CPUS (nginx, the workers, PostgreSQL and
+# upstream-sim; default every other CPU). On 2 cores wrk, nginx and the workers otherwise take turns on both, and
+# the scheduling shows as the tail (p99/p50 of 8x for the static file itself), not as the pages' cost.
 # Prints a table (route, requests/s, vs static, p50, p99, p99/p50, errors, worker RSS) and keeps it in
 # bench/results/.
 # Routes that do not answer 200 before the run are listed as skipped. Loopback only.
@@ -47,6 +51,35 @@ measured=("$static")
 for route in "${routes[@]}"; do [[ "$route" == "$static" ]] || measured+=("$route"); done
 routes=("${measured[@]}")
 
+# Pinning: every process of the stack (and its threads and children) on the server CPUs, wrk on the client's.
+cpus="$(nproc)"
+pin="${BENCH_PIN:-$((cpus >= 2 ? 1 : 0))}"
+client_cpus="${BENCH_CLIENT_CPUS:-$((cpus - 1))}"
+server_cpus="${BENCH_SERVER_CPUS:-$( ((cpus > 2)) && echo "0-$((cpus - 2))" || echo 0)}"
+wrk_cmd=(wrk)
+pin_tree() { # CPUS PID: pins PID, all its threads and all its descendants.
+    local cpu_list="$1" pid="$2" child
+    [[ -n "$pid" ]] || return 0
+    taskset -a -p -c "$cpu_list" "$pid" >/dev/null 2>&1 || log "could not pin pid $pid"
+    for child in $(pgrep -P "$pid" 2>/dev/null || true); do pin_tree "$cpu_list" "$child"; done
+}
+if ((pin)); then
+    command -v taskset >/dev/null || die "taskset is not installed (util-linux); BENCH_PIN=0 runs without pinning"
+    for pidfile in "$RUN/nginx/nginx.pid" "$RUN/marketlens.pid" "$RUN/upstream-sim.pid" \
+        ${POSTGRES_DATA:+"$POSTGRES_DATA/postmaster.pid"}; do
+        [[ -f "$pidfile" ]] && pin_tree "$server_cpus" "$(read_pid "$pidfile")"
+    done
+    wrk_cmd=(taskset -c "$client_cpus" wrk)
+    # Read back from one nginx worker and one app worker: what the kernel actually applies.
+    affinity() { taskset -c -p "$1" 2>/dev/null | awk -F': ' '{print $2}'; }
+    nginx_worker="$(pgrep -P "$(read_pid "$RUN/nginx/nginx.pid")" | head -n 1)"
+    app_worker="$(pgrep -P "$(read_pid "$RUN/marketlens.pid")" | head -n 1)"
+    pinning="pinned: wrk on CPU $client_cpus; nginx, workers, PostgreSQL, upstream-sim on CPU $server_cpus"
+    pinning+=" (read back: nginx worker ${nginx_worker:+$(affinity "$nginx_worker")}, app worker ${app_worker:+$(affinity "$app_worker")})"
+else
+    pinning="not pinned: wrk and the server share all $cpus CPUs"
+fi
+
 # Resident memory of the supervisor and every worker, in MiB.
 worker_rss() {
     local sup total=0 pid kb
@@ -63,6 +96,7 @@ out="bench/results/pages-$(date -u +%Y%m%dT%H%M%SZ).txt"
 {
     echo "Marketlens page benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores"
     echo "wrk -t$threads -c$connections -d$duration over HTTPS through nginx; workers ${MARKETLENS_WORKERS} x ${MARKETLENS_THREADS:-32} threads"
+    echo "$pinning"
     echo "idle worker RSS: $(worker_rss)"
     echo
     printf '%-44s %12s %10s %10s %10s %8s %8s %12s\n' route 'requests/s' 'vs static' p50 p99 p99/p50 errors 'worker RSS'
@@ -80,7 +114,7 @@ for route in "${routes[@]}"; do
         printf '%-44s %12s\n' "$route" "skipped (HTTP $code)" | tee -a "$out"
         continue
     fi
-    result="$(wrk -t"$threads" -c"$connections" -d"$duration" --timeout 10s --latency "$base$route" 2>&1)" \
+    result="$("${wrk_cmd[@]}" -t"$threads" -c"$connections" -d"$duration" --timeout 10s --latency "$base$route" 2>&1)" \
         || { printf '%-44s %12s\n' "$route" "wrk failed" | tee -a "$out"; continue; }
     rps="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$result")"
     p50="$(awk '$1 == "50%" {print $2}' <<<"$result")"

@@ -4,7 +4,8 @@
   cache-stats.py [LOG ...]      default: $MARKETLENS_LOG_DIR/nginx-access.log, else .run/logs/nginx-access.log
   cache-stats.py --last N       only the last N requests of each log
 
-Prints one line per cached route (/, /library, /r/{slug}, /r/{slug}.md, the OpenAPI document) with how many
+Prints one line per cached route (/, /library, /r/{slug}, /r/{slug}.md, /r/{slug}/compare/{other}, the OpenAPI
+document) with how many
 requests were HIT, UPDATING or STALE (answered from the cache), MISS or EXPIRED (computed by a worker and
 stored), BYPASS (a cookie, an Authorization header or a POST) and the hit ratio (from the cache / all).
 Rotated logs can be passed as further arguments (plain text only). Reads both forms of the log: text lines and
@@ -33,6 +34,8 @@ def route(path: str) -> str | None:
         return "/r/{slug}.md"
     if re.fullmatch(r"/r/[^/]+", bare):
         return "/r/{slug}"
+    if re.fullmatch(r"/r/[^/]+/compare/[^/]+", bare):
+        return "/r/{slug}/compare/{other}"
     if re.fullmatch(r"/(api/v1/)?openapi\.(json|yaml)", bare):
         return bare
     return None

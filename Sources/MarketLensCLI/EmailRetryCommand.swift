@@ -9,7 +9,7 @@ struct EmailRetryCommand: ParsableCommand {
         commandName: "retry",
         abstract: "Make every unsent e-mail due now and send it.",
         discussion: """
-            Each message keeps its idempotency key, so one the provider already accepted is not sent twice. \
+            Messages go out in batches; a batch tried before keeps its key and members, so one the provider already accepted is not sent twice. \
             With --all, messages given up after too many failures are tried again as well.
             """)
 
@@ -30,13 +30,16 @@ struct EmailRetryCommand: ParsableCommand {
         }
         let bar = ProgressBar(total: due, label: "Sending")
         var sent = 0, retrying = 0, failed = 0
-        while let attempt = try sender.sendDue(limit: 1, on: connection).first {
-            switch attempt {
-            case .sent: sent += 1
-            case .willRetry: retrying += 1
-            case .gaveUp: failed += 1
+        while case let attempts = try sender.sendDue(limit: EmailOutbox.messagesPerPass, on: connection),
+              !attempts.isEmpty {
+            for attempt in attempts {
+                switch attempt {
+                case .sent: sent += 1
+                case .willRetry: retrying += 1
+                case .gaveUp: failed += 1
+                }
+                bar.advance(note: "\(sent) sent")
             }
-            bar.advance(note: "\(sent) sent")
         }
         bar.finish()
         Console.line("Sent \(sent), to retry later \(retrying), given up \(failed).")

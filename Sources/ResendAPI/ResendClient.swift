@@ -56,36 +56,61 @@ public final class ResendClient {
     /// `POST /emails`; returns Resend's message id. Always pass an idempotency key (≤ 256 chars, for example
     /// `report-ready/<report_id>`) so a retry after a lost answer cannot send twice.
     public func send(_ message: EmailMessage, idempotencyKey: String? = nil) throws(ResendError) -> String {
-        let body: [UInt8]
+        let response = try post("/emails", body: try Self.encode(message), idempotencyKey: idempotencyKey)
+        return try Self.messageID(response)
+    }
+
+    /// `POST /emails/batch`: up to 100 messages in one request, counted once against the rate limit. The
+    /// `Idempotency-Key` covers the whole batch: a retry after a lost answer must send the same messages in the
+    /// same order under the same key, and Resend then answers as the first time without sending again.
+    /// Sent `x-batch-validation: permissive`, so one invalid message is refused alone (`errors`) and the others
+    /// are sent; attachments and `scheduled_at` are not supported in a batch.
+    public func sendBatch(_ messages: [EmailMessage], idempotencyKey: String? = nil) throws(ResendError) -> BatchResult {
+        guard (1...Self.batchLimit).contains(messages.count) else {
+            throw .invalidRequest("a batch holds 1 to \(Self.batchLimit) messages, not \(messages.count)")
+        }
+        let response = try post("/emails/batch", body: try Self.encode(messages), idempotencyKey: idempotencyKey,
+                                extraHeaders: [("x-batch-validation", "permissive")])
+        return try BatchResult(decoding: response.body, count: messages.count)
+    }
+
+    /// The most messages Resend takes in one `POST /emails/batch`.
+    public static let batchLimit = 100
+
+    /// Sorted keys: the same message must give the same bytes, or a retry under the same Idempotency-Key is
+    /// refused as "a different payload" (409 invalid_idempotent_request).
+    private static func encode(_ value: some Encodable) throws(ResendError) -> [UInt8] {
         do {
-            // Sorted keys: the same message must give the same bytes, or a retry under the same Idempotency-Key
-            // is refused as "a different payload" (409 invalid_idempotent_request).
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            body = Array(try encoder.encode(message))
+            return Array(try encoder.encode(value))
         } catch {
             throw .invalidRequest("message could not be encoded")
         }
+    }
+
+    /// POSTs `body` to `path`, retrying retryable failures up to `maxRetries` times under the same key; returns
+    /// the 2xx answer.
+    private func post(_ path: String, body: [UInt8], idempotencyKey: String?,
+                      extraHeaders: [(name: String, value: String)] = []) throws(ResendError) -> HTTPResponse {
         var url = configuration.baseURL
         while url.hasSuffix("/") { url.removeLast() }
         var headers: [(name: String, value: String)] = [
             ("Authorization", "Bearer \(configuration.apiKey)"), ("Content-Type", "application/json"),
             ("Accept", "application/json"), ("User-Agent", "marketlens-resend/1"),
-        ]
+        ] + extraHeaders
         if let idempotencyKey { headers.append(("Idempotency-Key", String(idempotencyKey.prefix(256)))) }
-        let request = HTTPRequest(method: "POST", url: url + "/emails", headers: headers, body: body,
+        let request = HTTPRequest(method: "POST", url: url + path, headers: headers, body: body,
                                   timeout: configuration.timeout, connectTimeout: configuration.connectTimeout)
         var attempt = 0
         while true {
             let error: ResendError
             do {
                 let response = try http.send(request)
-                if (200..<300).contains(response.status) { return try Self.messageID(response) }
+                if (200..<300).contains(response.status) { return response }
                 error = apiError(response)
             } catch let failure as HTTPClientError {
                 error = .transport(failure)
-            } catch let failure as ResendError {
-                throw failure
             } catch {
                 throw .invalidRequest("unexpected failure")
             }

@@ -23,7 +23,7 @@ extension Simulator {
         case ("GET", "outbox"):
             try? conn.respondJSON(200, .object([("emails", .array(locked { outbox }))]))
         case ("DELETE", "outbox"):
-            locked { outbox = []; idempotency = [:] }
+            locked { outbox = []; idempotency = [:]; batchIdempotency = [:] }
             try? conn.respondJSON(200, .object([("deleted", true)]))
         case ("GET", "webhooks"):
             try? conn.respondJSON(200, .object([("deliveries", .array(locked { webhookLog }))]))

@@ -46,7 +46,8 @@ extension Simulator {
         logRequest(req, api: "resend")
         switch (req.method, req.path) {
         case ("POST", "/emails"): resendSend(req, conn)
-        case (_, "/emails"):
+        case ("POST", "/emails/batch"): resendBatch(req, conn)
+        case (_, "/emails"), (_, "/emails/batch"):
             try? conn.respondJSON(405, resendError(405, "method_not_allowed", "Method is not allowed for the requested path."))
         default:
             try? conn.respondJSON(404, resendError(404, "not_found", "The requested endpoint does not exist."))

@@ -16,6 +16,8 @@ final class Simulator: @unchecked Sendable {
     var requestSeq = 0
     var outbox: [JSON] = []
     var idempotency: [String: (bodyHash: String, id: String)] = [:]
+    /// `/emails/batch` keys: the body's hash and the whole answer, replayed for the same body.
+    var batchIdempotency: [String: (bodyHash: String, answer: JSON)] = [:]
     var webhookLog: [JSON] = []
     var faultQueue: [QueuedFault] = []
     var oauthClients: [String: [String]] = [:]
@@ -39,7 +41,7 @@ final class Simulator: @unchecked Sendable {
     /// Forgets all runs, groups, logs, outbox, faults and OAuth state.
     func reset() {
         locked {
-            runs = [:]; runOrder = []; pendingWebhooks = []; groups = [:]; requestLog = []; outbox = []; idempotency = [:]
+            runs = [:]; runOrder = []; pendingWebhooks = []; groups = [:]; requestLog = []; outbox = []; idempotency = [:]; batchIdempotency = [:]
             webhookLog = []; faultQueue = []; oauthClients = [:]; oauthCodes = [:]; oauthTokens = []
             resendRecent = []; resendSent = []
             cond.broadcast()

@@ -73,7 +73,9 @@ struct MonitorIntegrationTests {
             }
             let mails = try env.sim.outbox()
             #expect(mails.count == 1)
-            #expect(mails.first?["idempotency_key"]?.stringValue == "report-ready/\(publicID)")
+            // Sent in a batch: the batch's key on the request, the message's own key in its reference header.
+            #expect(mails.first?["idempotency_key"]?.stringValue?.hasPrefix("email-batch/") == true)
+            #expect(mails.first?["email"]?["headers"]?["X-Entity-Ref-ID"]?.stringValue == "report-ready/\(publicID)")
             let html = mails.first?["email"]?["html"]?.stringValue ?? ""
             #expect(html.contains("https://marketlens.test/r/\(slug)"))
         }

@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cluster import ROOT, Cluster  # noqa: E402
+from sse import events  # noqa: E402
 
 TERMINAL = {"completed", "failed", "cancelled"}
 T0 = time.monotonic()
@@ -127,6 +129,9 @@ class Viewer:
     retry_ms: int = 1000
     error: str = ""
 
+    def set_retry(self, ms: int) -> None:
+        self.retry_ms = ms
+
     def run_once(self, deadline: float) -> None:
         conn = self.client.connect()
         answered = False
@@ -143,37 +148,17 @@ class Viewer:
             if response.status != 200:
                 response.read()
                 return
-            data, event_id, name = [], None, "message"
-            while time.monotonic() < deadline:
-                raw = response.readline()
-                if not raw:
+            for event in events(response, deadline, on_retry=self.set_retry):
+                # The seed-001 batch framing repeats the stream's cursor on its own notices (`connected`,
+                # `heartbeat`, `disconnected`, and the `error` of a failed read): those are not stored events.
+                framing = event.event in FRAMING or (event.event == "error" and event.id == self.last_id)
+                if event.id is not None and not framing:
+                    self.ids.append(int(event.id))
+                    self.arrivals.append(now())
+                    self.last_id = event.id
+                if event.event in self.last_events:
+                    self.finished = True
                     return
-                line = raw.decode("utf-8").rstrip("\n").rstrip("\r")
-                if line == "":
-                    # The seed-001 batch framing repeats the stream's cursor on its own notices (`connected`,
-                    # `heartbeat`, `disconnected`, and the `error` of a failed read): those are not stored events.
-                    framing = name in FRAMING or (name == "error" and event_id == self.last_id)
-                    if data and event_id is not None and not framing:
-                        self.ids.append(int(event_id))
-                        self.arrivals.append(now())
-                        self.last_id = event_id
-                    if data and name in self.last_events:
-                        self.finished = True
-                        return
-                    data, event_id, name = [], None, "message"
-                elif line.startswith(":"):
-                    continue
-                else:
-                    key, _, value = line.partition(":")
-                    value = value[1:] if value.startswith(" ") else value
-                    if key == "data":
-                        data.append(value)
-                    elif key == "id":
-                        event_id = value
-                    elif key == "event":
-                        name = value
-                    elif key == "retry" and value.isdigit():
-                        self.retry_ms = int(value)
         except (OSError, http.client.HTTPException):
             # A stream cut after its answer is what a killed worker or host does: the viewer reconnects. No answer
             # at all counts like a 5xx.
@@ -483,7 +468,9 @@ class Soak:
         # Upstream runs created per report, from the simulator's log (one line per run it created).
         runs = Counter(re.findall(r"created run \S+ processor=\S+ report_id=(\S+)", self.cluster.sim_log.read_text()))
         outbox = self.sim("GET", "/__sim/outbox")["emails"]
-        emails = Counter(e.get("idempotency_key", "").removeprefix("report-ready/") for e in outbox)
+        # Sent in batches: each message names its outbox key in X-Entity-Ref-ID (the batch has the Idempotency-Key).
+        emails = Counter(((e.get("email") or {}).get("headers") or {}).get("X-Entity-Ref-ID", e.get("idempotency_key", ""))
+                         .removeprefix("report-ready/") for e in outbox)
         counts = Counter()
         events_checked = lost = duplicated = reordered = reconnects = viewers = 0
         removal_at = self.removal[1] if self.removal else None

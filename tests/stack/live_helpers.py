@@ -12,6 +12,8 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
+from sse import Event, events
+
 
 def psql(sql: str) -> str:
     out = subprocess.run(["psql", os.environ["DATABASE_URL"], "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql],
@@ -55,13 +57,6 @@ def complete(report_id: int, public_id: str) -> str:
 
 
 @dataclass
-class Event:
-    id: str | None
-    event: str
-    data: str
-
-
-@dataclass
 class Viewer:
     """Follows /reports/{id}/events until `completed`/`failed`, reconnecting with Last-Event-ID after a drop."""
 
@@ -91,39 +86,20 @@ class Viewer:
         self.connects += 1
         return conn, conn.getresponse()
 
+    def set_retry(self, ms: int) -> None:
+        self.retry_ms = ms
+
     def run_once(self, deadline: float) -> None:
         conn, response = self.open()
         try:
             assert response.status == 200, response.status
-            data: list[str] = []
-            event_id, name = None, "message"
-            while time.monotonic() < deadline:
-                raw = response.readline()
-                if not raw:
+            for event in events(response, deadline, on_comment=self.comments.append, on_retry=self.set_retry):
+                self.events.append(event)
+                if event.id is not None:
+                    self.last_id = event.id
+                if event.event in ("completed", "failed"):
+                    self.finished = True
                     return
-                line = raw.decode("utf-8").rstrip("\n").rstrip("\r")
-                if line == "":
-                    if data:
-                        self.events.append(Event(event_id, name, "\n".join(data)))
-                        if event_id is not None:
-                            self.last_id = event_id
-                        if name in ("completed", "failed"):
-                            self.finished = True
-                            return
-                    data, event_id, name = [], None, "message"
-                elif line.startswith(":"):
-                    self.comments.append(line[1:].strip())
-                else:
-                    key, _, value = line.partition(":")
-                    value = value[1:] if value.startswith(" ") else value
-                    if key == "data":
-                        data.append(value)
-                    elif key == "id":
-                        event_id = value
-                    elif key == "event":
-                        name = value
-                    elif key == "retry" and value.isdigit():
-                        self.retry_ms = int(value)
         finally:
             conn.close()
 

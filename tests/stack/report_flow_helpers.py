@@ -84,14 +84,21 @@ def create_posts_for(public_id: str) -> list[dict]:
             and (r["body"].get("metadata") or {}).get("report_id") == public_id]
 
 
+def mail_key(entry: dict) -> str:
+    """The outbox key of an e-mail the simulated Resend accepted: the app sends in batches (one Idempotency-Key
+    per batch), each message naming its own key in its X-Entity-Ref-ID header."""
+    headers = (entry.get("email") or {}).get("headers") or {}
+    return headers.get("X-Entity-Ref-ID") or entry.get("idempotency_key") or ""
+
+
 def emails_for(public_id: str, slug: str | None = None) -> list[dict]:
-    """E-mails the simulated Resend accepted for this report: by its idempotency key or its link."""
+    """E-mails the simulated Resend accepted for this report: by its outbox key or its link."""
     outbox = sim_get("/__sim/outbox")
     entries = outbox.get("emails", outbox) if isinstance(outbox, dict) else outbox
     found = []
     for entry in entries:
         text = json.dumps(entry.get("email", {}))
-        if entry.get("idempotency_key") == f"report-ready/{public_id}" or (slug and f"/r/{slug}" in text):
+        if mail_key(entry) == f"report-ready/{public_id}" or (slug and f"/r/{slug}" in text):
             found.append(entry)
     return found
 
@@ -149,6 +156,20 @@ def create_report(industry: str, region: str = "", focus: str = "", email: str =
     match = re.fullmatch(r"/reports/([A-Za-z0-9_-]+)", reply.headers.get("location", ""))
     assert match, f"unexpected Location {reply.headers.get('location')!r}"
     return match.group(1)
+
+
+def cache_status(reply: Reply) -> str:
+    return reply.headers.get("x-cache-status", "")
+
+
+def cached(path: str, *args: str) -> Reply:
+    """GETs `path` until nginx answers it from its cache, so that a later change has a copy to outlive."""
+    for _ in range(40):
+        reply = curl(url(path), *args)
+        if cache_status(reply) == "HIT":
+            return reply
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never came from the cache (last: {cache_status(reply)!r}, {reply.status})")
 
 
 def report_state(public_id: str) -> dict:

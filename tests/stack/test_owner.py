@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .helpers import curl, wait_for
 from .live_helpers import Viewer
-from .report_flow_helpers import (Visitor, create_posts_for, psql, queue_fault, sim_get, url, wait_for_emails,
+from .report_flow_helpers import (Visitor, create_posts_for, mail_key, psql, queue_fault, sim_get, url, wait_for_emails,
                                   wait_until_finished, word)
 
 LONG_RUN = "duration;seconds=5000"  # simulated seconds: about 100 s at the test time scale
@@ -142,7 +142,7 @@ def test_a_failed_report_emails_its_owner_once_with_the_reason_and_the_manage_li
     def failed_mails() -> list[dict]:
         outbox = sim_get("/__sim/outbox")
         entries = outbox.get("emails", outbox) if isinstance(outbox, dict) else outbox
-        return [e for e in entries if e.get("idempotency_key") == f"report-failed/{public_id}"]
+        return [e for e in entries if mail_key(e) == f"report-failed/{public_id}"]
     assert wait_for(lambda: failed_mails(), 30), "no failure e-mail"
     wait_for(lambda: False, 1.5)  # a duplicate would follow within the monitor's next passes
     mails = failed_mails()

@@ -3,6 +3,7 @@
 cached page within a second (reports are changed with the CLI or straight in the database with psql)."""
 from __future__ import annotations
 
+import html
 import os
 import random
 import re
@@ -12,8 +13,8 @@ import time
 
 import pytest
 
-from .helpers import ROOT, Reply, curl
-from .report_flow_helpers import Visitor, psql, url
+from .helpers import ROOT, Reply, curl, wait_for
+from .report_flow_helpers import Visitor, cache_status, cached, psql, url
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -49,29 +50,17 @@ def report():
     psql("DELETE FROM reports WHERE public_id = :'id';", id=made["id"])
 
 
-def cache_status(reply: Reply) -> str:
-    return reply.headers.get("x-cache-status", "")
-
-
-def cached(path: str, *args: str) -> Reply:
-    """GETs `path` until nginx answers it from its cache, so that a later change has a copy to outlive."""
-    for _ in range(40):
-        reply = curl(url(path), *args)
-        if cache_status(reply) == "HIT":
-            return reply
-        time.sleep(0.05)
-    raise AssertionError(f"{path} never came from the cache (last: {cache_status(reply)!r}, {reply.status})")
-
-
-def shows_within_a_second(check) -> float:
-    """Polls `check` (one GET each) from now; returns the seconds until it first held. Fails unless a GET sent
-    a second after the change (which happened before this was called) shows it."""
-    start = time.monotonic()
+def shows_within_a_second(change, check) -> float:
+    """Makes `change` and polls `check` (one GET of each cached page) from the moment the change was issued;
+    returns the seconds until it first held. Fails unless every GET sent a second or more after the change was
+    issued shows it. Nothing reads the pages while the change is being made, so every cached copy predates it."""
+    issued = time.monotonic()
+    change()
     while True:
-        sent = time.monotonic() - start
+        sent = time.monotonic() - issued
         if check():
             return sent
-        assert sent < 1.0, f"still not shown by a GET sent {sent:.2f} s after the change"
+        assert sent < 1.0, f"still not shown by a GET sent {sent:.2f} s after the change was issued"
         time.sleep(0.05)
 
 
@@ -216,40 +205,58 @@ def test_without_javascript_the_form_asks_once_more_and_keeps_the_input():
 
 # ---------------------------------------------------------------- a change shows within a second
 
+def pages(slug: str, word: str) -> tuple[str, ...]:
+    """Every cached page a report is on: its page, its Markdown, a library search that finds it, the home page."""
+    return (f"/r/{slug}", f"/r/{slug}.md", f"/library?q={word}", "/")
+
+
+def prime(slug: str, word: str) -> None:
+    """Waits until a just inserted report is on every page (inserting it was a change too), then until each page
+    comes from the cache with it, so that the change to come has a copy of each to outlive."""
+    assert wait_for(lambda: listed(f"/library?q={word}", slug) and listed("/", slug), timeout=5, interval=0.05)
+    for path in pages(slug, word):
+        reply = cached(path)
+        assert reply.status == 200 and (path.startswith("/r/") or f'href="/r/{slug}"' in reply.text), path
+
+
+def words(reply: Reply) -> str:
+    """The text of a page without its markup (a diff marks words one by one)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", reply.text)).split())
+
+
+def gone(slug: str, word: str) -> bool:
+    return curl(url(f"/r/{slug}")).status == 404 and curl(url(f"/r/{slug}.md")).status == 404 \
+        and not listed(f"/library?q={word}", slug) and not listed("/", slug)
+
+
 def test_hiding_with_the_cli_shows_on_every_cached_page_within_a_second(report):
     slug, word = report["slug"], report["word"]
-    # Inserting it was a change too: it is listed within a second, then every page is cached with it.
-    shows_within_a_second(lambda: listed(f"/library?q={word}", slug) and listed("/", slug))
-    for path in (f"/r/{slug}", f"/r/{slug}.md", f"/library?q={word}", "/"):
-        cached(path)
-    cli("reports", "hide", slug)
-    seconds = shows_within_a_second(
-        lambda: curl(url(f"/r/{slug}")).status == 404 and curl(url(f"/r/{slug}.md")).status == 404
-        and not listed(f"/library?q={word}", slug) and not listed("/", slug))
+    prime(slug, word)
+    seconds = shows_within_a_second(lambda: cli("reports", "hide", slug), lambda: gone(slug, word))
     print(f"hidden report gone from every page after {seconds:.2f} s")
 
 
-def test_deleting_with_the_cli_shows_within_a_second():
+def test_deleting_with_the_cli_shows_on_every_cached_page_within_a_second():
     made = insert_report()
-    slug = made["slug"]
-    cached(f"/r/{slug}")
-    cached(f"/library?q={made['word']}")
-    cli("reports", "delete", slug, "--yes")
-    shows_within_a_second(lambda: curl(url(f"/r/{slug}")).status == 404
-                          and not listed(f"/library?q={made['word']}", slug))
+    slug, word = made["slug"], made["word"]
+    prime(slug, word)
+    seconds = shows_within_a_second(lambda: cli("reports", "delete", slug, "--yes"), lambda: gone(slug, word))
+    print(f"deleted report gone from every page after {seconds:.2f} s")
 
 
-def test_a_completed_report_is_listed_within_a_second():
+def test_a_completed_report_shows_on_every_cached_page_within_a_second():
     made = insert_report(status="running")
     try:
         slug, word = made["slug"], made["word"]
         cached(f"/library?q={word}")
         cached("/")
-        assert not listed(f"/library?q={word}", slug)
-        psql("""UPDATE reports SET status = 'completed', completed_at = now(),
-                    content = '# Quillwort\n\nDone.' WHERE public_id = :'id';""", id=made["id"])
-        shows_within_a_second(lambda: listed(f"/library?q={word}", slug) and listed("/", slug)
-                              and curl(url(f"/r/{slug}")).status == 200)
+        assert not listed(f"/library?q={word}", slug) and curl(url(f"/r/{slug}")).status == 404
+        seconds = shows_within_a_second(
+            lambda: psql("""UPDATE reports SET status = 'completed', completed_at = now(),
+                                content = '# Quillwort\n\nDone.' WHERE public_id = :'id';""", id=made["id"]),
+            lambda: listed(f"/library?q={word}", slug) and listed("/", slug)
+            and curl(url(f"/r/{slug}")).status == 200 and curl(url(f"/r/{slug}.md")).status == 200)
+        print(f"completed report on every page after {seconds:.2f} s")
     finally:
         psql("DELETE FROM reports WHERE public_id = :'id';", id=made["id"])
 
@@ -257,17 +264,58 @@ def test_a_completed_report_is_listed_within_a_second():
 def test_a_new_version_and_unpublishing_show_within_a_second(report):
     slug, word = report["slug"], report["word"]
     assert "First version" in cached(f"/r/{slug}").text
-    psql("""UPDATE reports SET content = :'content', completed_at = now() WHERE public_id = :'id';""",
-         id=report["id"], content=f"# Quillwort {word}\n\n## Summary\n\nSecond version about {word}.\n")
-    shows_within_a_second(lambda: "Second version" in curl(url(f"/r/{slug}")).text
-                          and "Second version" in curl(url(f"/r/{slug}.md")).text)
-    cached(f"/r/{slug}")
-    cached(f"/library?q={word}")
-    psql("UPDATE reports SET visibility = 'unlisted' WHERE public_id = :'id';", id=report["id"])
-    shows_within_a_second(lambda: curl(url(f"/r/{slug}")).headers.get("cache-control", "").startswith("private")
-                          and not listed(f"/library?q={word}", slug))
+    assert "First version" in cached(f"/r/{slug}.md").text
+    shows_within_a_second(
+        lambda: psql("""UPDATE reports SET content = :'content', completed_at = now() WHERE public_id = :'id';""",
+                     id=report["id"], content=f"# Quillwort {word}\n\n## Summary\n\nSecond version about {word}.\n"),
+        lambda: "Second version" in curl(url(f"/r/{slug}")).text and "Second version" in curl(url(f"/r/{slug}.md")).text)
+    for path in pages(slug, word):
+        cached(path)
+    shows_within_a_second(
+        lambda: psql("UPDATE reports SET visibility = 'unlisted' WHERE public_id = :'id';", id=report["id"]),
+        lambda: curl(url(f"/r/{slug}")).headers.get("cache-control", "").startswith("private")
+        and not listed(f"/library?q={word}", slug) and not listed("/", slug))
     for _ in range(3):
         assert cache_status(curl(url(f"/r/{slug}"))) != "HIT"
+
+
+def second_version(first: dict[str, str]) -> dict[str, str]:
+    """A completed version 2 in `first`'s family (the trigger numbers it)."""
+    word = token()
+    public_id, slug = f"rpt_cache{word}", f"quillwort-{word}"
+    psql("""
+        INSERT INTO reports (public_id, title, slug, industry, region, processor, status, visibility, content,
+                             family_id, created_at, started_at, completed_at)
+        SELECT :'id', title, :'slug', industry, '', 'ultra2x', 'completed', 'public',
+               '# Quillwort\n\n## Summary\n\nThe second look.\n', id,
+               now() - interval '2 minutes', now() - interval '1 minute', now()
+        FROM reports WHERE public_id = :'first';
+        """, id=public_id, slug=slug, first=first["id"])
+    return {"id": public_id, "slug": slug, "word": word}
+
+
+def test_the_compare_page_is_cached_and_follows_either_version_within_a_second(report):
+    newer = second_version(report)
+    try:
+        path = f"/r/{newer['slug']}/compare/{report['slug']}"
+        first = curl(url(path))
+        assert first.status == 200 and "The second look" in words(first), (first.status, first.text[:300])
+        assert cached(path).body == first.body
+        # A change to the newer version (its content), then the older one hidden: each shows within a second.
+        shows_within_a_second(
+            lambda: psql("""UPDATE reports SET content = '# Quillwort\n\n## Summary\n\nA third look.\n',
+                                completed_at = now() WHERE public_id = :'id';""", id=newer["id"]),
+            lambda: "A third look" in words(curl(url(path))))
+        cached(path)
+        shows_within_a_second(lambda: cli("reports", "hide", report["slug"]), lambda: curl(url(path)).status == 404)
+        # A compare page with an unlisted version is private, never stored.
+        psql("UPDATE reports SET hidden = false, visibility = 'unlisted' WHERE public_id = :'id';", id=report["id"])
+        for _ in range(3):
+            reply = curl(url(path))
+            assert reply.status == 200 and cache_status(reply) != "HIT"
+            assert reply.headers.get("cache-control", "").startswith("private")
+    finally:
+        psql("DELETE FROM reports WHERE public_id = :'id';", id=newer["id"])
 
 
 # ---------------------------------------------------------------- for operators

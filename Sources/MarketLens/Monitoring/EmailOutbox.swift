@@ -4,8 +4,8 @@ public import Postgres
 import ResendAPI
 
 /// The e-mail outbox: messages are enqueued in the transaction that decides to send them, and sent later by
-/// `EmailOutbox.Sender` with their idempotency key, so a crash between sending and recording causes a retry that
-/// the provider deduplicates, never a lost or doubled message.
+/// `EmailOutbox.Sender` in batches under a batch key stored on the messages first, so a crash between sending and
+/// recording causes a retry of the same batch that the provider deduplicates, never a lost or doubled message.
 public enum EmailOutbox {
     /// Enqueues a message unless one with `key` exists (the unique key makes the enqueue itself idempotent).
     static func enqueue(reportID: Int64?, kind: String, key: String, to address: String, message: ReportEmail,
@@ -52,11 +52,20 @@ public enum EmailOutbox {
         case gaveUp
     }
 
-    /// Sends due messages through Resend. One per thread (it owns an HTTP client).
+    /// How many due messages one housekeeping pass sends at most (two full batches).
+    public static let messagesPerPass = 2 * ResendClient.batchLimit
+
+    /// Sends due messages through Resend, in batches (`POST /emails/batch`). One per thread (it owns an HTTP
+    /// client).
+    ///
+    /// Exactly once: the claim stores a fresh batch key on every member before anything is sent. A batch whose
+    /// answer was lost or refused for a while (timeout, 5xx, 429) keeps its key and members and is sent again as
+    /// it was, so Resend replays its first answer instead of sending twice; members are never regrouped.
     public final class Sender {
         private let resend: ResendClient
         private let settings: MonitorSettings
         private let logger: Logger
+        private let from: String
 
         /// A sender using `configuration`'s Resend settings; nil when e-mail is off (messages stay queued).
         public init?(configuration: AppConfiguration, logger: Logger) throws {
@@ -67,74 +76,134 @@ public enum EmailOutbox {
             from = configuration.mailFrom ?? ""
         }
 
-        private let from: String
-
-        /// Sends up to `limit` due messages, one claimed at a time; returns what each attempt did.
+        /// Sends due messages, a batch at a time, until about `limit` were tried (a batch being retried is sent
+        /// whole); returns what each message's attempt did.
         @discardableResult
         public func sendDue(limit: Int, on connection: Connection) throws -> [Attempt] {
             var attempts: [Attempt] = []
-            while attempts.count < limit, let attempt = try sendNext(on: connection) {
-                attempts.append(attempt)
+            while attempts.count < limit,
+                  let batch = try claim(limit: min(limit - attempts.count, ResendClient.batchLimit), on: connection) {
+                attempts += try send(batch, on: connection)
             }
             return attempts
         }
 
-        /// Claims the next due message (pushing its next attempt past the send timeout, so no other sender takes it
-        /// meanwhile), sends it, records the outcome. Nil when nothing is due.
-        func sendNext(on connection: Connection) throws -> Attempt? {
+        /// One claimed message.
+        struct Member {
+            var id: Int64
+            var key: String
+            var message: EmailMessage
+            var attempts: Int
+        }
+
+        /// Claims the next batch: first an earlier batch that is due again (all its pending members, under its
+        /// key), else up to `limit` due messages that were never in a batch, under a new key. Each claim pushes
+        /// the members' next attempt past the send timeout, so no other sender takes them meanwhile. Nil when
+        /// nothing is due.
+        func claim(limit: Int, on connection: Connection) throws -> (key: String, members: [Member])? {
             let claimHold = resend.configuration.timeout + 60
-            guard let row = try connection.queryFirst(
+            let columns: Query = "id, idempotency_key, to_address, subject, html_body, text_body, attempts, batch_key"
+            var rows = try connection.query(
                 """
                 UPDATE email_outbox SET attempts = attempts + 1,
                     next_attempt_at = now() + make_interval(secs => \(claimHold))
-                WHERE id = (SELECT id FROM email_outbox WHERE status = 'pending' AND sent_at IS NULL
-                            AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, idempotency_key, to_address, subject, html_body, text_body, attempts
+                WHERE status = 'pending' AND sent_at IS NULL AND next_attempt_at <= now()
+                  AND batch_key = (SELECT batch_key FROM email_outbox
+                                   WHERE status = 'pending' AND sent_at IS NULL AND batch_key IS NOT NULL
+                                     AND next_attempt_at <= now()
+                                   ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING \(columns)
                 """)
-            else { return nil }
-            let id = try row.int64("id")
-            let attempts = try row.int("attempts")
-            let message = EmailMessage(from: from, to: [try row.string("to_address")], subject: try row.string("subject"),
-                                       html: try row.string("html_body"), text: try row.string("text_body"))
-            let key = try row.string("idempotency_key")
-            let outcome: Result<String, ResendError>
+            if rows.isEmpty {
+                rows = try connection.query(
+                    """
+                    UPDATE email_outbox SET attempts = attempts + 1, batch_key = \("email-batch/" + UUID().uuidString.lowercased()),
+                        next_attempt_at = now() + make_interval(secs => \(claimHold))
+                    WHERE id IN (SELECT id FROM email_outbox
+                                 WHERE status = 'pending' AND sent_at IS NULL AND batch_key IS NULL
+                                   AND next_attempt_at <= now()
+                                 ORDER BY next_attempt_at, id LIMIT \(max(1, limit)) FOR UPDATE SKIP LOCKED)
+                    RETURNING \(columns)
+                    """)
+            }
+            guard let key = try rows.first?.string("batch_key") else { return nil }
+            // The same members in the same order on every attempt: the batch's bytes must not change under its key.
+            let members = try rows.map { row in
+                let key = try row.string("idempotency_key")
+                return Member(
+                    id: try row.int64("id"), key: key,
+                    message: EmailMessage(from: from, to: [try row.string("to_address")], subject: try row.string("subject"),
+                                          html: try row.string("html_body"), text: try row.string("text_body"),
+                                          headers: [Self.referenceHeader: key]),
+                    attempts: try row.int("attempts"))
+            }.sorted { $0.id < $1.id }
+            return (key, members)
+        }
+
+        /// Names each message by its outbox key (Resend's advice against threading of similar mails; the outbox
+        /// row and the provider's copy are matched by it).
+        static let referenceHeader = "X-Entity-Ref-ID"
+
+        /// Sends one claimed batch and records every member's outcome.
+        func send(_ batch: (key: String, members: [Member]), on connection: Connection) throws -> [Attempt] {
+            let members = batch.members
+            let attempts = members.map(\.attempts).max() ?? 1
+            let outcome: Result<BatchResult, ResendError>
             do throws(ResendError) {
-                outcome = .success(try resend.send(message, idempotencyKey: key))
+                outcome = .success(try resend.sendBatch(members.map(\.message), idempotencyKey: batch.key))
             } catch {
                 outcome = .failure(error)
             }
             switch outcome {
-            case .success(let providerID):
+            case .success(let result):
+                var sent: [Int64] = [], providerIDs: [String] = [], outcomes: [Attempt] = []
+                for (index, member) in members.enumerated() {
+                    if let providerID = result.ids[index] {
+                        sent.append(member.id)
+                        providerIDs.append(providerID)
+                        outcomes.append(.sent)
+                    } else {
+                        let reason = String((result.errors[index] ?? "refused").prefix(500))
+                        try connection.execute(
+                            "UPDATE email_outbox SET status = 'failed', last_error = \(reason) WHERE id = \(member.id)")
+                        logger.error("E-mail refused", metadata: ["outbox_id": "\(member.id)", "error": "\(reason)"])
+                        outcomes.append(.gaveUp)
+                    }
+                }
                 try connection.execute(
                     """
-                    UPDATE email_outbox SET status = 'sent', sent_at = now(), provider_id = \(providerID), last_error = NULL
-                    WHERE id = \(id)
+                    UPDATE email_outbox o SET status = 'sent', sent_at = now(), provider_id = s.provider_id, last_error = NULL
+                    FROM unnest(\(sent), \(providerIDs)) AS s(id, provider_id) WHERE o.id = s.id
                     """)
-                logger.info("E-mail sent", metadata: ["outbox_id": "\(id)", "attempts": "\(attempts)"])
-                return .sent
+                logger.info("E-mail batch sent", metadata: [
+                    "messages": "\(sent.count)", "refused": "\(members.count - sent.count)", "attempts": "\(attempts)",
+                ])
+                return outcomes
             case .failure(let error):
+                let ids = members.map(\.id)
                 let reason = String(error.description.prefix(500))
                 if error.isRetryable && attempts < settings.emailMaxAttempts {
                     var delay = EmailOutbox.backoff(attempt: attempts, base: settings.emailBackoffSeconds)
                     if case .api(_, _, _, _, let retryAfter?) = error { delay = max(delay, min(retryAfter, 3600)) }
+                    // One due time for all members: the batch is claimed again whole, under the same key.
                     try connection.execute(
                         """
                         UPDATE email_outbox SET last_error = \(reason),
                             next_attempt_at = now() + make_interval(secs => \(delay))
-                        WHERE id = \(id)
+                        WHERE id = ANY(\(ids))
                         """)
-                    logger.warning("E-mail send failed, will retry", metadata: [
-                        "outbox_id": "\(id)", "attempts": "\(attempts)", "delay_s": "\(Int(delay.rounded()))",
+                    logger.warning("E-mail batch failed, will retry under the same key", metadata: [
+                        "messages": "\(members.count)", "attempts": "\(attempts)", "delay_s": "\(Int(delay.rounded()))",
                         "error": "\(reason)",
                     ])
-                    return .willRetry
+                    return members.map { _ in .willRetry }
                 }
                 try connection.execute(
-                    "UPDATE email_outbox SET status = 'failed', last_error = \(reason) WHERE id = \(id)")
-                logger.error("E-mail given up", metadata: [
-                    "outbox_id": "\(id)", "attempts": "\(attempts)", "error": "\(reason)",
+                    "UPDATE email_outbox SET status = 'failed', last_error = \(reason) WHERE id = ANY(\(ids))")
+                logger.error("E-mail batch given up", metadata: [
+                    "messages": "\(members.count)", "attempts": "\(attempts)", "error": "\(reason)",
                 ])
-                return .gaveUp
+                return members.map { _ in .gaveUp }
             }
         }
     }

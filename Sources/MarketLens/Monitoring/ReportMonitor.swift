@@ -123,7 +123,7 @@ private final class Housekeeping: @unchecked Sendable {
             senderChecked = true
             sender = try EmailOutbox.Sender(configuration: monitor.configuration, logger: monitor.logger)
         }
-        try sender?.sendDue(limit: 20, on: connection)
+        try sender?.sendDue(limit: EmailOutbox.messagesPerPass, on: connection)
         if Date() >= nextMaintenance {
             nextMaintenance = Date().addingTimeInterval(ReportMonitor.maintenanceInterval)
             try monitor.runMaintenance(on: connection)
