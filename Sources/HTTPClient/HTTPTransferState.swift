@@ -154,6 +154,12 @@ final class HTTPTransferState {
         return shouldContinue
     }
 
+    /// When the transfer counts as stalled if nothing moves before; nil without an idle limit.
+    var idleDeadline: Double? {
+        guard let idle = idleTimeout, idle > 0 else { return nil }
+        return lastActivity + idle
+    }
+
     /// Marks the transfer stalled when nothing moved for longer than the idle limit.
     func checkIdle(now: Double) {
         if let idle = idleTimeout, idle > 0, now - lastActivity >= idle {
