@@ -39,6 +39,10 @@ public final class HTTPStreamSet {
     private var stallChecks = DeadlineHeap<(id: String, serial: Int)>()
     private var nextSerial = 0
     private var nextStallCheck = 0.0
+    /// Idle time of the streams counts only while this set listens (see `ListeningClock`).
+    private let clock = ListeningClock()
+    /// When the last poll returned: the time until the next one is the owner's, not listening.
+    private var lastReturn: Double?
     /// How often, at most, the due stall checks run (a stall is noticed up to this late, besides libcurl's own
     /// progress callback, which checks about once a second).
     static let stallCheckInterval = 0.25
@@ -83,7 +87,7 @@ public final class HTTPStreamSet {
                 requestNotSent: true, target: request.redactedTarget, detail: "a stream with this id is already followed")
         }
         let handle = try HTTPEasyHandle()
-        let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes)
+        let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes, clock: clock)
         try handle.configure(for: request, state: state)
         nextSerial += 1
         let entry = Entry(id: id, serial: nextSerial, handle: handle, state: state, onEnd: onEnd)
@@ -113,6 +117,8 @@ public final class HTTPStreamSet {
     /// followed. With nothing to follow it just waits.
     @discardableResult
     public func poll(timeout: Double) throws -> Int {
+        if let lastReturn { clock.away(HTTPTransferState.now() - lastReturn) }
+        defer { lastReturn = HTTPTransferState.now() }
         let milliseconds = Int32(clamping: Int((max(0, timeout) * 1000).rounded()))
         let waited = curl_multi_poll(multi, nil, 0, milliseconds, nil)
         try check(waited, "curl_multi_poll")
@@ -182,11 +188,11 @@ public final class HTTPStreamSet {
             let result = Result {
                 try HTTPClient.outcome(of: code, handle: entry.handle, state: entry.state, call: "curl_multi_perform")
             }
-            entry.onEnd(result.mapError { error in
+            clock.timing { entry.onEnd(result.mapError { error in
                 error as? HTTPClientError
                     ?? HTTPClientError(kind: .other, code: Int32(bitPattern: code.rawValue), call: "curl_multi_perform",
                                        requestNotSent: false)
-            })
+            }) }
         }
     }
 
@@ -194,9 +200,10 @@ public final class HTTPStreamSet {
     /// Looks only at the streams whose check is due (at most every `stallCheckInterval`); one that moved meanwhile
     /// is checked again at its new deadline, one that is gone is dropped.
     private func endStalled() {
-        let now = HTTPTransferState.now()
-        guard now >= nextStallCheck else { return }
-        nextStallCheck = now + Self.stallCheckInterval
+        let wall = HTTPTransferState.now()
+        guard wall >= nextStallCheck else { return }
+        nextStallCheck = wall + Self.stallCheckInterval
+        let now = clock.now()
         for (id, serial) in stallChecks.popDue(now: now) {
             guard let entry = entries[id], entry.serial == serial else { continue }
             entry.state.checkIdle(now: now)
@@ -206,10 +213,10 @@ public final class HTTPStreamSet {
             }
             entries[entry.id] = nil
             detach(entry)
-            entry.onEnd(.failure(HTTPClientError(
+            clock.timing { entry.onEnd(.failure(HTTPClientError(
                 kind: .stalled, code: Int32(bitPattern: CURLE_ABORTED_BY_CALLBACK.rawValue), call: "curl_multi_perform",
                 requestNotSent: !entry.handle.requestStarted, target: entry.state.target,
-                detail: "no data within the idle timeout")))
+                detail: "no data within the idle timeout"))) }
         }
     }
 
