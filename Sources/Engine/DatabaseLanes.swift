@@ -40,11 +40,13 @@ public final class DatabaseLanes: @unchecked Sendable {
     /// The lane of `key`: the same key always lands on the same lane.
     public func lane(for key: Int64) -> Int { Int(UInt64(bitPattern: key) % UInt64(lanes.count)) }
 
-    /// Queues `job` on lane `index`; it runs after the jobs queued before it.
-    public func submit(lane index: Int, _ job: @escaping Job) {
+    /// Queues `job` on lane `index`; it runs after the jobs queued before it. `failed` (on the lane thread) hears
+    /// when it threw or could not run at all (no connection): after the warning that is always logged.
+    public func submit(lane index: Int, _ job: @escaping Job, failed: @escaping @Sendable (any Error) -> Void = { _ in }) {
         let logger = logger
         enqueue(lane: index, job) { error in
             logger.warning("Database lane job failed", metadata: ["error": "\(error)"])
+            failed(error)
         }
     }
 

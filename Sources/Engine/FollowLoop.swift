@@ -20,7 +20,6 @@ public protocol FollowedWork: AnyObject {
 /// Only `enqueue` and `wakeUp` may be called from other threads; everything else runs on the loop thread.
 public final class FollowLoop: @unchecked Sendable {
     private struct Timer {
-        let deadline: Double
         let key: Int64
         let generation: Int
         let action: () -> Void
@@ -41,8 +40,11 @@ public final class FollowLoop: @unchecked Sendable {
     private var inbox: [() -> Void] = []
     private var works: [Int64: (work: any FollowedWork, generation: Int)] = [:]
     private var transfers: [Int64: Set<String>] = [:]
-    private var timers: [Timer] = []
+    /// Every timer by deadline; a cancelled key's timers are dropped when they come due (their generation is gone).
+    private var timers = DeadlineHeap<Timer>()
     private var pendingStores: [Int: [PendingStore]] = [:]
+    /// Jobs of this loop queued or running per lane: what is stored meanwhile waits and goes when they are done.
+    private var busyLanes: [Int: Int] = [:]
     private var nextGeneration = 0
     private var nextTransfer = 0
     /// Longest wait in one poll: bounds how late a stall check or a stop is noticed.
@@ -165,12 +167,13 @@ public final class FollowLoop: @unchecked Sendable {
     /// Runs `action` for `key` after `seconds` (unless `key` was cancelled meanwhile).
     public func after(_ key: Int64, seconds: Double, _ action: @escaping () -> Void) {
         guard let generation = works[key]?.generation else { return }
-        timers.append(Timer(deadline: Self.now() + max(0, seconds), key: key, generation: generation, action: action))
+        timers.push(Timer(key: key, generation: generation, action: action), at: Self.now() + max(0, seconds))
     }
 
-    /// Queues `job` for `key`'s database lane. The jobs of one pass go to their lane together as one lane job, one
-    /// transaction per key (each job in its own savepoint, so one failing job does not undo the others). `then` runs on the loop thread
-    /// with the job's answer (false when it threw), unless `key` was cancelled meanwhile.
+    /// Queues `job` for `key`'s database lane. Everything queued for a lane while its previous job runs goes as one
+    /// lane job, in one transaction (keys in ascending order, each key's jobs in the order queued; one failing job
+    /// undoes nothing of the others: the batch is then written again with a savepoint per job). `then` runs on the
+    /// loop thread with the job's answer (false when it threw), unless `key` was cancelled meanwhile.
     public func store(_ key: Int64, _ job: @escaping (Connection) throws -> Bool, then: @escaping (Bool) -> Void = { _ in }) {
         guard let generation = works[key]?.generation else { return }
         pendingStores[lanes.lane(for: key), default: []].append(
@@ -183,14 +186,14 @@ public final class FollowLoop: @unchecked Sendable {
             pass()
         }
         for key in Array(works.keys) { cancel(key) }
-        flushStores()
+        flushStores(waitingForNothing: true)
     }
 
     /// One pass: waits for network activity, a wake-up or the next timer; moves every transfer forward; runs the
     /// inbox and due timers; hands this pass's stores to the lanes.
     public func pass() {
         let now = Self.now()
-        let nextTimer = timers.map(\.deadline).min() ?? .infinity
+        let nextTimer = timers.nextDeadline ?? .infinity
         let wait = max(0, min(maxWait, nextTimer - now))
         do {
             try set.poll(timeout: wait)
@@ -218,47 +221,59 @@ public final class FollowLoop: @unchecked Sendable {
     }
 
     private func fireTimers() {
-        let now = Self.now()
-        guard timers.contains(where: { $0.deadline <= now }) else { return }
-        let due = timers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
-        timers.removeAll { $0.deadline <= now }
-        for timer in due where works[timer.key]?.generation == timer.generation { timer.action() }
+        for timer in timers.popDue(now: Self.now()) where works[timer.key]?.generation == timer.generation {
+            timer.action()
+        }
     }
 
-    private func flushStores() {
-        guard !pendingStores.isEmpty else { return }
-        let batches = pendingStores
-        pendingStores.removeAll()
-        for (lane, stores) in batches {
-            // One transaction per key (its stores in order, a savepoint each): a run's row is locked only while its
-            // own stores of this pass are written, so a lease tick never waits long and never waits in a cycle.
-            var groups: [Int64: [Int]] = [:]
-            var order: [Int64] = []
-            for (index, store) in stores.enumerated() {
-                if groups[store.key] == nil { order.append(store.key) }
-                groups[store.key, default: []].append(index)
-            }
-            for key in order {
-                submit(LoopOnly(groups[key]!.map { stores[$0] }), lane: lane)
+    /// Hands each lane that is not busy with jobs of ours everything queued for it, in lane jobs of at most
+    /// `maxBatch` stores. Under load the jobs fill up (one transaction, one commit for many events) instead of
+    /// queueing up behind each other; when idle each store goes at once. `waitingForNothing` (at stop) hands over
+    /// everything, busy or not.
+    private func flushStores(waitingForNothing: Bool = false) {
+        for lane in Array(pendingStores.keys) where waitingForNothing || busyLanes[lane, default: 0] == 0 {
+            guard let stores = pendingStores.removeValue(forKey: lane), !stores.isEmpty else { continue }
+            for start in stride(from: 0, to: stores.count, by: Self.maxBatch) {
+                busyLanes[lane, default: 0] += 1
+                submit(LoopOnly(Self.ordered(Array(stores[start..<min(stores.count, start + Self.maxBatch)]))),
+                       lane: lane)
             }
         }
     }
 
-    /// One key's stores of a pass as one lane job: one transaction (a savepoint each), so a run's row is locked
-    /// only while its own stores are written, and a lease tick queued meanwhile runs right after it.
+    /// Most stores in one lane job. Bounds how long its transaction holds the rows it writes and how long a lease
+    /// tick (queued first on a lane, waiting for those rows) waits: between two jobs, not behind a whole backlog.
+    static let maxBatch = 16
+
+    /// Stores in ascending key order (the order the lease statements lock rows in, so the two never wait for each
+    /// other in a cycle), each key's in the order they were queued.
+    private static func ordered(_ stores: [PendingStore]) -> [PendingStore] {
+        stores.enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }.map(\.element)
+    }
+
+    /// A lane's batch as one lane job: one transaction without savepoints; when a job throws (on a live connection)
+    /// the transaction is rolled back and the batch written again with a savepoint per job, so only that job fails.
+    /// A key's row is locked from its first store to the commit: a lease tick queued meanwhile runs right after.
     private func submit(_ pending: LoopOnly<[PendingStore]>, lane: Int) {
         let logger = logger
         lanes.submit(lane: lane) { [self] connection in
             let stores = pending.value
             var answers = Array(repeating: false, count: stores.count)
             do {
-                try connection.transaction { connection in
-                    for (index, store) in stores.enumerated() {
-                        do {
-                            answers[index] = try connection.transaction { try store.job($0) }
-                        } catch {
-                            if !connection.isAlive { throw error }
-                            logger.warning("A monitor store failed", metadata: ["error": "\(error)"])
+                do {
+                    try connection.transaction { connection in
+                        for (index, store) in stores.enumerated() { answers[index] = try store.job(connection) }
+                    }
+                } catch where connection.isAlive && stores.count > 1 {
+                    answers = Array(repeating: false, count: stores.count)
+                    try connection.transaction { connection in
+                        for (index, store) in stores.enumerated() {
+                            do {
+                                answers[index] = try connection.transaction { try store.job($0) }
+                            } catch {
+                                if !connection.isAlive { throw error }
+                                logger.warning("A monitor store failed", metadata: ["error": "\(error)"])
+                            }
                         }
                     }
                 }
@@ -266,11 +281,20 @@ public final class FollowLoop: @unchecked Sendable {
                 logger.warning("A monitor store batch failed", metadata: ["error": "\(error)"])
                 answers = Array(repeating: false, count: stores.count)
             }
-            let results = LoopOnly(zip(stores, answers).map { ($0.key, $0.generation, $0.then, $1) })
-            self.enqueue {
-                for (key, generation, then, answer) in results.value where self.works[key]?.generation == generation {
-                    then(answer)
-                }
+            self.answer(pending, answers, lane: lane)
+        } failed: { [self] _ in
+            // The lane could not run it (no connection): every store of the batch failed.
+            self.answer(pending, Array(repeating: false, count: pending.value.count), lane: lane)
+        }
+    }
+
+    /// Frees `lane` for the next batch and hands each store's answer to its `then` on the loop thread.
+    private func answer(_ pending: LoopOnly<[PendingStore]>, _ answers: [Bool], lane: Int) {
+        let results = LoopOnly(zip(pending.value, answers).map { ($0.key, $0.generation, $0.then, $1) })
+        enqueue {
+            self.busyLanes[lane, default: 1] -= 1
+            for (key, generation, then, answer) in results.value where self.works[key]?.generation == generation {
+                then(answer)
             }
         }
     }

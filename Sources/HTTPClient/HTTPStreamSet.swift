@@ -12,11 +12,14 @@ public final class HTTPStreamSet {
         let handle: HTTPEasyHandle
         let state: HTTPTransferState
         let onEnd: (Result<HTTPResponseHead, HTTPClientError>) -> Void
+        /// Tells this entry from a later one under the same id in `stallChecks`.
+        let serial: Int
         var attached = false
 
-        init(id: String, handle: HTTPEasyHandle, state: HTTPTransferState,
+        init(id: String, serial: Int, handle: HTTPEasyHandle, state: HTTPTransferState,
              onEnd: @escaping (Result<HTTPResponseHead, HTTPClientError>) -> Void) {
             self.id = id
+            self.serial = serial
             self.handle = handle
             self.state = state
             self.onEnd = onEnd
@@ -31,6 +34,18 @@ public final class HTTPStreamSet {
     private var performing = false
     private var pendingAdds: [Entry] = []
     private var pendingDetaches: [Entry] = []
+    /// When each stream with an idle limit is next to be looked at (its last activity plus the limit, as of the last
+    /// look): a poll pops only the due ones, instead of walking every stream.
+    private var stallChecks = DeadlineHeap<(id: String, serial: Int)>()
+    private var nextSerial = 0
+    private var nextStallCheck = 0.0
+    /// Idle time of the streams counts only while this set listens (see `ListeningClock`).
+    private let clock = ListeningClock()
+    /// When the last poll returned: the time until the next one is the owner's, not listening.
+    private var lastReturn: Double?
+    /// How often, at most, the due stall checks run (a stall is noticed up to this late, besides libcurl's own
+    /// progress callback, which checks about once a second).
+    static let stallCheckInterval = 0.25
 
     /// Creates an empty set.
     public init() throws {
@@ -44,6 +59,7 @@ public final class HTTPStreamSet {
         for entry in byHandle.values { curl_multi_remove_handle(multi, entry.handle.raw) }
         byHandle.removeAll()
         entries.removeAll()
+        stallChecks = DeadlineHeap()
         pendingAdds.removeAll()
         pendingDetaches.removeAll()
     }
@@ -71,10 +87,13 @@ public final class HTTPStreamSet {
                 requestNotSent: true, target: request.redactedTarget, detail: "a stream with this id is already followed")
         }
         let handle = try HTTPEasyHandle()
-        let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes)
+        let state = HTTPTransferState(request: request, onHead: onHead, onBytes: onBytes, clock: clock)
         try handle.configure(for: request, state: state)
-        let entry = Entry(id: id, handle: handle, state: state, onEnd: onEnd)
+        nextSerial += 1
+        let entry = Entry(id: id, serial: nextSerial, handle: handle, state: state, onEnd: onEnd)
+        if stallChecks.count > 2 * entries.count + 1024 { rebuildStallChecks() }
         entries[id] = entry
+        if let deadline = state.idleDeadline { stallChecks.push((id, entry.serial), at: deadline) }
         if performing {
             pendingAdds.append(entry)
         } else {
@@ -98,6 +117,8 @@ public final class HTTPStreamSet {
     /// followed. With nothing to follow it just waits.
     @discardableResult
     public func poll(timeout: Double) throws -> Int {
+        if let lastReturn { clock.away(HTTPTransferState.now() - lastReturn) }
+        defer { lastReturn = HTTPTransferState.now() }
         let milliseconds = Int32(clamping: Int((max(0, timeout) * 1000).rounded()))
         let waited = curl_multi_poll(multi, nil, 0, milliseconds, nil)
         try check(waited, "curl_multi_poll")
@@ -167,26 +188,43 @@ public final class HTTPStreamSet {
             let result = Result {
                 try HTTPClient.outcome(of: code, handle: entry.handle, state: entry.state, call: "curl_multi_perform")
             }
-            entry.onEnd(result.mapError { error in
+            clock.timing { entry.onEnd(result.mapError { error in
                 error as? HTTPClientError
                     ?? HTTPClientError(kind: .other, code: Int32(bitPattern: code.rawValue), call: "curl_multi_perform",
                                        requestNotSent: false)
-            })
+            }) }
         }
     }
 
     /// Ends streams that moved no byte for their idle limit even if libcurl did not call their progress callback.
+    /// Looks only at the streams whose check is due (at most every `stallCheckInterval`); one that moved meanwhile
+    /// is checked again at its new deadline, one that is gone is dropped.
     private func endStalled() {
-        let now = HTTPTransferState.now()
-        for entry in Array(entries.values) where entries[entry.id] === entry {
+        let wall = HTTPTransferState.now()
+        guard wall >= nextStallCheck else { return }
+        nextStallCheck = wall + Self.stallCheckInterval
+        let now = clock.now()
+        for (id, serial) in stallChecks.popDue(now: now) {
+            guard let entry = entries[id], entry.serial == serial else { continue }
             entry.state.checkIdle(now: now)
-            guard entry.state.stalled else { continue }
+            guard entry.state.stalled else {
+                if let deadline = entry.state.idleDeadline { stallChecks.push((id, serial), at: deadline) }
+                continue
+            }
             entries[entry.id] = nil
             detach(entry)
-            entry.onEnd(.failure(HTTPClientError(
+            clock.timing { entry.onEnd(.failure(HTTPClientError(
                 kind: .stalled, code: Int32(bitPattern: CURLE_ABORTED_BY_CALLBACK.rawValue), call: "curl_multi_perform",
                 requestNotSent: !entry.handle.requestStarted, target: entry.state.target,
-                detail: "no data within the idle timeout")))
+                detail: "no data within the idle timeout"))) }
+        }
+    }
+
+    /// Drops the checks of streams already gone (many short transfers with long idle limits would pile them up).
+    private func rebuildStallChecks() {
+        stallChecks = DeadlineHeap()
+        for entry in entries.values {
+            if let deadline = entry.state.idleDeadline { stallChecks.push((entry.id, entry.serial), at: deadline) }
         }
     }
 

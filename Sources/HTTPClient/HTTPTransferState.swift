@@ -30,6 +30,8 @@ final class HTTPTransferState {
     /// Set by the owner to abort from outside the callbacks (a removed stream).
     var cancelled = false
 
+    /// Idle time is counted on this clock: for a stream of an `HTTPStreamSet`, only while the set was listening.
+    let clock: ListeningClock?
     private var lastActivity: Double
     private var lastDownloaded = 0
     private var lastUploaded = 0
@@ -38,9 +40,11 @@ final class HTTPTransferState {
         request: HTTPRequest,
         onHead: @escaping (HTTPResponseHead) -> Bool,
         onBytes: @escaping ([UInt8]) -> Bool,
-        shouldStop: (() -> Bool)? = nil
+        shouldStop: (() -> Bool)? = nil,
+        clock: ListeningClock? = nil
     ) {
         self.shouldStop = shouldStop
+        self.clock = clock
         target = request.redactedTarget
         followRedirects = request.followRedirects
         idleTimeout = request.idleTimeout
@@ -48,7 +52,7 @@ final class HTTPTransferState {
         self.onBytes = onBytes
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        lastActivity = HTTPTransferState.now()
+        lastActivity = clock?.now() ?? HTTPTransferState.now()
     }
 
     deinit {
@@ -71,7 +75,7 @@ final class HTTPTransferState {
 
     /// One header line (status line, field, or the blank line ending a head). Returns false to abort.
     func receiveHeaderLine(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        lastActivity = HTTPTransferState.now()
+        lastActivity = idleNow()
         guard shouldContinue else { return false }
         // Trailers and anything after the final head are of no interest.
         guard head == nil else { return true }
@@ -116,7 +120,7 @@ final class HTTPTransferState {
 
     private func deliver(_ candidate: HTTPResponseHead) -> Bool {
         head = candidate
-        if !onHead(candidate) {
+        if !(clock?.timing { onHead(candidate) } ?? onHead(candidate)) {
             headRejected = true
             return false
         }
@@ -125,13 +129,14 @@ final class HTTPTransferState {
 
     /// One chunk of body. Returns false to stop the transfer.
     func receiveBody(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        lastActivity = HTTPTransferState.now()
+        lastActivity = idleNow()
         guard shouldContinue else { return false }
         if head == nil {
             // HTTP/0.9 or a server that skipped the blank line: still give the caller a head first.
             guard deliver(HTTPResponseHead(status: pendingStatus ?? 0, headers: pendingHeaders)) else { return false }
         }
-        if !onBytes(Array(bytes)) {
+        let chunk = Array(bytes)
+        if !(clock?.timing { onBytes(chunk) } ?? onBytes(chunk)) {
             stoppedByReader = true
             return false
         }
@@ -140,7 +145,7 @@ final class HTTPTransferState {
 
     /// Progress tick, about once a second even when idle. Returns false to abort.
     func progress(downloaded: Int, uploaded: Int) -> Bool {
-        let now = HTTPTransferState.now()
+        let now = idleNow()
         if downloaded != lastDownloaded || uploaded != lastUploaded {
             lastDownloaded = downloaded
             lastUploaded = uploaded
@@ -154,7 +159,16 @@ final class HTTPTransferState {
         return shouldContinue
     }
 
-    /// Marks the transfer stalled when nothing moved for longer than the idle limit.
+    /// Now, on the clock idle time is counted on.
+    func idleNow() -> Double { clock?.now() ?? HTTPTransferState.now() }
+
+    /// When (on `idleNow()`'s clock) the transfer counts as stalled if nothing moves before; nil without a limit.
+    var idleDeadline: Double? {
+        guard let idle = idleTimeout, idle > 0 else { return nil }
+        return lastActivity + idle
+    }
+
+    /// Marks the transfer stalled when nothing moved for longer than the idle limit (`now` on `idleNow()`'s clock).
     func checkIdle(now: Double) {
         if let idle = idleTimeout, idle > 0, now - lastActivity >= idle {
             stalled = true
@@ -167,5 +181,29 @@ final class HTTPTransferState {
         if let head { return head }
         let fallback = HTTPResponseHead(status: pendingStatus ?? status, headers: pendingHeaders)
         return deliver(fallback) ? fallback : nil
+    }
+}
+
+/// Time in which an `HTTPStreamSet` was listening: the monotonic clock minus the time its thread spent elsewhere
+/// (the owner's work between polls, the callbacks' own work). A stream counts as idle only for time the set was
+/// listening and heard nothing from it, so a loop that was busy for seconds (thousands of events to parse after
+/// following many runs at once) does not take the data waiting in its sockets for a stall.
+final class ListeningClock {
+    private var elsewhere = 0.0
+
+    /// A clock that has not been elsewhere yet.
+    init() {}
+
+    /// Seconds listened so far (comparable with earlier readings of this clock only).
+    func now() -> Double { HTTPTransferState.now() - elsewhere }
+
+    /// Counts `seconds` as spent elsewhere.
+    func away(_ seconds: Double) { elsewhere += max(0, seconds) }
+
+    /// Runs `body`, counting its time as spent elsewhere.
+    func timing<T>(_ body: () -> T) -> T {
+        let started = HTTPTransferState.now()
+        defer { away(HTTPTransferState.now() - started) }
+        return body()
     }
 }

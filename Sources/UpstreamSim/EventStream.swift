@@ -149,7 +149,9 @@ extension Simulator {
                 for e in events { guard try w.emit(e) else { return } }
                 if done || Date() >= cap { w.finish(); return }
                 if conn.peerClosed { conn.close(); return }
-                locked { _ = cond.wait(until: min(cap, nextAt ?? cap, Date().addingTimeInterval(0.1))) }
+                // State changes broadcast and the next item is waited for exactly: the 1 s bound only notices a
+                // client that left (thousands of held streams must not each wake ten times a second).
+                locked { _ = cond.wait(until: min(cap, nextAt ?? cap, Date().addingTimeInterval(1))) }
             }
         } catch {
             conn.close()

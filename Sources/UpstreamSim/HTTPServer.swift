@@ -35,7 +35,8 @@ final class HTTPServer: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else { let e = errno; close(fd); throw ListenError(call: "bind", code: e) }
-        guard listen(fd, 256) == 0 else { let e = errno; close(fd); throw ListenError(call: "listen", code: e) }
+        // A deep backlog: a monitor opens thousands of event streams at once after claiming its runs.
+        guard listen(fd, 4096) == 0 else { let e = errno; close(fd); throw ListenError(call: "listen", code: e) }
         var bound = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &bound) {

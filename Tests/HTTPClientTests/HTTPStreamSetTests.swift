@@ -119,6 +119,35 @@ struct HTTPStreamSetTests {
         #expect(try ends["flowing"]?.get() == 200)
     }
 
+    @Test func silentStreamsStallEachAtItsOwnLimitAndARemovedOneIsForgotten() async throws {
+        let stall = server.url("/stall?for=20")
+        let ends = try await onDedicatedThread {
+            let set = try HTTPStreamSet()
+            var ends: [(id: String, kind: HTTPClientError.Kind?, after: Double)] = []
+            let started = now()
+            func add(_ id: String, idle: Double) throws {
+                try set.add(HTTPRequest(url: stall, timeout: 0, idleTimeout: idle), id: id,
+                            onHead: { _ in true }, onBytes: { _ in true },
+                            onEnd: { result in
+                                if case .failure(let error) = result { ends.append((id, error.kind, now() - started)) }
+                                else { ends.append((id, nil, now() - started)) }
+                            })
+            }
+            // "reused" first waits 0.5 s, is removed, and comes back under the same id with the longest limit: the
+            // check left behind by the removed one must neither end nor shorten the new one.
+            try add("reused", idle: 0.5)
+            set.remove("reused")
+            try add("reused", idle: 3.6)
+            try add("late", idle: 2.4)
+            try add("early", idle: 1.2)
+            try drain(set, limit: 10)
+            return ends
+        }
+        #expect(ends.map(\.id) == ["early", "late", "reused"], "\(ends)")
+        #expect(ends.allSatisfy { $0.kind == .stalled }, "\(ends)")
+        if let reused = ends.first(where: { $0.id == "reused" }) { #expect(reused.after >= 3.6) }
+    }
+
     @Test func removingFromACallbackStopsWithoutOnEnd() async throws {
         let url = server.url("/endless")
         let (chunks, ended, count) = try await onDedicatedThread {

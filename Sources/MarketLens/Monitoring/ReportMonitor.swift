@@ -2,6 +2,7 @@ public import Engine
 import Foundation
 public import Logging
 import Postgres
+import Synchronization
 
 /// The report monitor of one worker process (product.md §2, §7.4). Its service thread is the lease runner: every
 /// `loopInterval` it renews every lease it holds and claims more (`LeasedWork`: two statements, however many
@@ -74,7 +75,7 @@ public struct ReportMonitor: BackgroundService {
                         }
                     }
                 }
-                try lanes.sync(lane: lanes.count - 1) { try housekeeping.pass(on: $0) }
+                housekeeping.start(on: lanes)
             } catch {
                 logger.warning("Report monitor pass failed", metadata: ["error": "\(error)"])
             }
@@ -106,16 +107,27 @@ public struct ReportMonitor: BackgroundService {
     }
 }
 
-/// The monitor's chores besides following runs, run on a database lane once per tick: the one retry of an
-/// uncertain create, due e-mail, and (every five minutes) maintenance. Only the monitor's service thread drives
-/// it (through `DatabaseLanes.sync`, which waits), hence `@unchecked Sendable`.
+/// The monitor's chores besides following runs, run on the last database lane once per tick: the one retry of an
+/// uncertain create, due e-mail, and (every five minutes) maintenance. The tick does not wait for them (sending
+/// e-mail waits for Resend, and a lease renewal must not wait behind that), and a pass starts only when the last
+/// one has ended, so one pass runs at a time (hence `@unchecked Sendable`).
 private final class Housekeeping: @unchecked Sendable {
     let monitor: ReportMonitor
     private var sender: EmailOutbox.Sender?
     private var senderChecked = false
     private var nextMaintenance = Date()
+    private let running = Mutex(false)
 
     init(monitor: ReportMonitor) { self.monitor = monitor }
+
+    /// Queues a pass on the last lane unless one is still queued or running.
+    func start(on lanes: DatabaseLanes) {
+        guard running.withLock({ busy in defer { busy = true }; return !busy }) else { return }
+        lanes.submit(lane: lanes.count - 1, { [self] connection in
+            defer { running.withLock { $0 = false } }
+            try pass(on: connection)
+        }, failed: { [self] _ in running.withLock { $0 = false } })
+    }
 
     func pass(on connection: Connection) throws {
         try monitor.reconcileUncertainCreates(on: connection)

@@ -3,27 +3,34 @@ import Postgres
 
 /// Stores mapped upstream events and keeps the report row's live columns (status, progress, sources) current.
 enum ReportProgress {
-    /// Appends `mapped` to the report's log (once per dedupe key) and updates the row, in one transaction.
-    /// Returns the new event's seq, or nil when it was a duplicate or the report is no longer active.
+    /// Appends `events` to the report's log in order (each once per dedupe key, all in one statement) and updates
+    /// the row from those that were new, in one transaction. Returns the new events' seqs (nil for a duplicate);
+    /// empty when the report is no longer active.
     @discardableResult
-    static func record(_ mapped: RunEventMapping.Mapped, reportID: Int64, on connection: Connection) throws -> Int? {
-        try connection.transaction { connection in
+    static func record(_ events: [RunEventMapping.Mapped], reportID: Int64, on connection: Connection) throws -> [Int?] {
+        guard !events.isEmpty else { return [] }
+        return try connection.transaction { connection in
             // Lock first, so nothing is appended after a completion committed by someone else.
             guard let status = try ReportStore.status(of: reportID, lock: true, on: connection), status.isActive
-            else { return nil }
-            guard let seq = try ReportEventLog.append(mapped.event, to: reportID, dedupeKey: mapped.dedupeKey,
-                                                      on: connection)
-            else { return nil }
-            if case .progress(let progress) = mapped.event {
-                let recent = try PostgresJSON(encoding: progress.recentSources)
-                try ReportStore.recordProgress(
-                    reportID: reportID, progress: progress.progress, considered: progress.sourcesConsidered,
-                    read: progress.sourcesRead, recentSources: recent, on: connection)
+            else { return [] }
+            let seqs = try ReportEventLog.append(events.map { ($0.event, $0.dedupeKey) }, to: reportID, on: connection)
+            let new = zip(events, seqs).filter { $0.1 != nil }.map(\.0)
+            let progress = new.compactMap { mapped -> ReportEvent.ProgressPayload? in
+                if case .progress(let progress) = mapped.event { return progress }
+                return nil
             }
-            if mapped.marksRunning {
+            if let last = progress.last {
+                // What storing them one by one leaves: the highest figures, the last non-empty source list.
+                let recent = try PostgresJSON(encoding: progress.last(where: { !$0.recentSources.isEmpty })?.recentSources ?? [])
+                try ReportStore.recordProgress(
+                    reportID: reportID, progress: progress.map(\.progress).max() ?? last.progress,
+                    considered: progress.map(\.sourcesConsidered).max() ?? last.sourcesConsidered,
+                    read: progress.map(\.sourcesRead).max() ?? last.sourcesRead, recentSources: recent, on: connection)
+            }
+            if new.contains(where: \.marksRunning) {
                 try markRunning(reportID: reportID, on: connection)
             }
-            return seq
+            return seqs
         }
     }
 

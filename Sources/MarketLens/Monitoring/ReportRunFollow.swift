@@ -18,6 +18,8 @@ final class ReportRunFollow: FollowedWork {
     private weak var loop: FollowLoop?
     private var connectedAt = 0.0
     private var notFound = 0
+    /// Events received in this pass of the loop, stored together as one job (one statement appends them all).
+    private var unstored: [RunEventMapping.Mapped] = []
 
     init(reportID: Int64, runID: String, context: ReportFollowContext) {
         self.reportID = reportID
@@ -49,13 +51,28 @@ final class ReportRunFollow: FollowedWork {
         })
     }
 
+    /// Keeps `mapped` for this pass's store of events: a zero-delay timer fires after the loop has read every
+    /// transfer, before it hands the pass's stores to the lanes.
     private func storeEvent(_ mapped: RunEventMapping.Mapped) {
-        let reportID = reportID
-        loop?.store(reportID) { connection in
-            _ = try ReportProgress.record(mapped, reportID: reportID, on: connection)
-            return true
-        }
+        unstored.append(mapped)
+        if unstored.count == 1 { loop?.after(reportID, seconds: 0) { [self] in storeEvents() } }
     }
+
+    /// Queues the events kept so far as stores of at most `eventsPerStore` each (a replay of hundreds of events
+    /// must not make one long transaction); anything else stored for this run goes after them.
+    private func storeEvents() {
+        let reportID = reportID
+        for start in stride(from: 0, to: unstored.count, by: Self.eventsPerStore) {
+            let events = Array(unstored[start..<min(unstored.count, start + Self.eventsPerStore)])
+            loop?.store(reportID) { connection in
+                _ = try ReportProgress.record(events, reportID: reportID, on: connection)
+                return true
+            }
+        }
+        unstored.removeAll()
+    }
+
+    static let eventsPerStore = 32
 
     private func ended(_ result: Result<HTTPResponseHead, HTTPClientError>, errorBody: [UInt8]) {
         if state.isFinished { return finish() }
@@ -121,6 +138,7 @@ final class ReportRunFollow: FollowedWork {
     /// database problem) the run is polled on.
     private func complete(_ run: TaskRun, _ output: RunOutput?) {
         let (reportID, completion) = (reportID, context.completion)
+        storeEvents()
         loop?.store(reportID, { connection in
             try completion.finish(reportID: reportID, run: run, output: output, on: connection) != nil
         }, then: { [self] finished in
@@ -166,6 +184,7 @@ final class ReportRunFollow: FollowedWork {
 
     private func failUnknown() {
         let (reportID, completion) = (reportID, context.completion)
+        storeEvents()
         loop?.store(reportID, { connection in
             _ = try completion.fail(reportID: reportID, reason: "The research run is unknown upstream.", on: connection)
             return true
