@@ -67,9 +67,9 @@ public struct ReportMonitor: BackgroundService {
                 let tick = try lanes.sync(lane: 0) { try work.tick(on: $0) }
                 if !tick.claimed.isEmpty || !tick.lost.isEmpty {
                     loop.enqueue {
-                        for id in tick.lost { loop.cancel(id) }
+                        for id in tick.lost { loop.cancel(.report(id)) }
                         for run in tick.claimed {
-                            loop.follow(run.reportID, ReportRunFollow(reportID: run.reportID, runID: run.runID,
+                            loop.follow(.report(run.reportID), ReportRunFollow(reportID: run.reportID, runID: run.runID,
                                                                       context: context))
                         }
                     }

@@ -13,6 +13,8 @@ import Postgres
 final class ReportRunFollow: FollowedWork {
     let reportID: Int64
     let runID: String
+    /// This run's key on the loop.
+    let key: FollowKey
     private let context: ReportFollowContext
     private var state: RunFollowState
     private weak var loop: FollowLoop?
@@ -22,6 +24,7 @@ final class ReportRunFollow: FollowedWork {
     init(reportID: Int64, runID: String, context: ReportFollowContext) {
         self.reportID = reportID
         self.runID = runID
+        key = .report(reportID)
         self.context = context
         state = RunFollowState(policy: context.policy)
     }
@@ -39,7 +42,7 @@ final class ReportRunFollow: FollowedWork {
         state.connectionStarted()
         connectedAt = FollowLoop.now()
         let request = context.client.runEventsRequest(runID: runID, idleTimeout: context.policy.idleTimeout)
-        loop.openStream(reportID, request, onEvent: { [self] event in
+        loop.openStream(key, request, onEvent: { [self] event in
             guard !event.data.isEmpty, let decoded = try? RunEvent.decode(event.data) else { return true }
             let (_, deliver) = state.receive(decoded)
             if deliver, let mapped = RunEventMapping.map(decoded) { storeEvent(mapped) }
@@ -51,7 +54,7 @@ final class ReportRunFollow: FollowedWork {
 
     private func storeEvent(_ mapped: RunEventMapping.Mapped) {
         let reportID = reportID
-        loop?.store(reportID) { connection in
+        loop?.store(key) { connection in
             _ = try ReportProgress.record(mapped, reportID: reportID, on: connection)
             return true
         }
@@ -86,7 +89,7 @@ final class ReportRunFollow: FollowedWork {
             context.logger.info("Reconnecting to Parallel run events", metadata: [
                 "report_id": "\(reportID)", "delay_s": "\(delay)", "reason": "\(reason)",
             ])
-            loop?.after(reportID, seconds: delay) { [self] in connect() }
+            loop?.after(key, seconds: delay) { [self] in connect() }
         }
     }
 
@@ -101,7 +104,7 @@ final class ReportRunFollow: FollowedWork {
 
     private func fetchResult(_ run: TaskRun, attempt: Int) {
         let request = context.client.resultRequest(runID: runID, timeout: context.policy.resultTimeout)
-        loop?.fetch(reportID, request) { [self] response in
+        loop?.fetch(key, request) { [self] response in
             do throws(ParallelError) {
                 let result = try context.client.decodeResult(try Self.response(response))
                 complete(result.run, result.output)
@@ -110,7 +113,7 @@ final class ReportRunFollow: FollowedWork {
                     "report_id": "\(reportID)", "attempt": "\(attempt + 1)", "error": "\(error)",
                 ])
                 guard error.isRetryable, attempt < 2 else { return complete(run, nil) }
-                loop?.after(reportID, seconds: context.policy.reconnectInitialDelay) { [self] in
+                loop?.after(key, seconds: context.policy.reconnectInitialDelay) { [self] in
                     fetchResult(run, attempt: attempt + 1)
                 }
             }
@@ -121,7 +124,7 @@ final class ReportRunFollow: FollowedWork {
     /// database problem) the run is polled on.
     private func complete(_ run: TaskRun, _ output: RunOutput?) {
         let (reportID, completion) = (reportID, context.completion)
-        loop?.store(reportID, { connection in
+        loop?.store(key, { connection in
             try completion.finish(reportID: reportID, run: run, output: output, on: connection) != nil
         }, then: { [self] finished in
             guard finished else { return schedulePoll() }
@@ -133,14 +136,14 @@ final class ReportRunFollow: FollowedWork {
     }
 
     private func done() {
-        loop?.finished(reportID)
+        loop?.finished(key)
         context.ended(reportID)
     }
 
     // MARK: - Polling
 
     private func schedulePoll() {
-        loop?.after(reportID, seconds: context.pollSeconds) { [self] in poll() }
+        loop?.after(key, seconds: context.pollSeconds) { [self] in poll() }
     }
 
     /// GETs the run; finishes it when terminal, otherwise asks again after `pollSeconds`.
@@ -166,14 +169,14 @@ final class ReportRunFollow: FollowedWork {
 
     private func failUnknown() {
         let (reportID, completion) = (reportID, context.completion)
-        loop?.store(reportID, { connection in
+        loop?.store(key, { connection in
             _ = try completion.fail(reportID: reportID, reason: "The research run is unknown upstream.", on: connection)
             return true
         }, then: { [self] stored in stored ? done() : schedulePoll() })
     }
 
     private func fetchRun(_ then: @escaping (Result<TaskRun, ParallelError>) -> Void) {
-        loop?.fetch(reportID, context.client.retrieveRunRequest(runID)) { [context] response in
+        loop?.fetch(key, context.client.retrieveRunRequest(runID)) { [context] response in
             do throws(ParallelError) {
                 then(.success(try context.client.decodeRun(try Self.response(response))))
             } catch {
@@ -209,4 +212,9 @@ final class ReportFollowContext: @unchecked Sendable {
         self.logger = logger
         self.ended = ended
     }
+}
+
+extension FollowKey {
+    /// A report run's key on the monitoring loop (report and batch ids come from different tables and can be equal).
+    static func report(_ id: Int64) -> FollowKey { FollowKey("report", id) }
 }
