@@ -216,5 +216,6 @@ final class ReportFollowContext: @unchecked Sendable {
 
 extension FollowKey {
     /// A report run's key on the monitoring loop (report and batch ids come from different tables and can be equal).
-    static func report(_ id: Int64) -> FollowKey { FollowKey("report", id) }
+    static func report(_ id: Int64) -> FollowKey { FollowKey(reportKind, id) }
+    static let reportKind = "report"
 }
