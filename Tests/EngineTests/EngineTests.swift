@@ -74,6 +74,35 @@ struct EngineTests {
         #expect(loop.keys == [batch])
     }
 
+    @Test func theSharedLoopThreadDropsOneKindPerUserAndStopsWithTheLast() throws {
+        let lanes = DatabaseLanes(url: try TestDatabase.requireURL(), count: 1, logger: Logger(label: "test"))
+        defer { lanes.close() }
+        let shared = try FollowLoopThread(lanes: lanes, logger: Logger(label: "test"))
+        let loop = shared.loop
+        shared.attach()
+        shared.attach()
+        let started = StopLatch()
+        loop.enqueue {
+            loop.follow(FollowKey("report", 1), IdleFollow())
+            loop.follow(FollowKey("batch", 1), IdleFollow())
+            started.request()
+        }
+        #expect(started.wait(timeout: .seconds(5)), "the first user started the thread")
+        shared.detach(kind: "report")
+        let keys = Mutex<[FollowKey]>([])
+        let read = StopLatch()
+        loop.enqueue {
+            keys.withLock { $0 = loop.keys }
+            read.request()
+        }
+        #expect(read.wait(timeout: .seconds(5)), "the thread runs on while a user is left")
+        #expect(keys.withLock { $0 } == [FollowKey("batch", 1)], "only the leaving user's kind was dropped")
+        shared.detach(kind: "batch")
+        let late = StopLatch()
+        loop.enqueue { late.request() }
+        #expect(!late.wait(timeout: .milliseconds(1500)), "the last user stopped the thread")
+    }
+
     @Test(.enabled(if: SimulatorProcess.isEnabled)) func oneLoopFollowsManyRunsThroughOneLane() throws {
         let simulator = try SimulatorProcess(timeScale: 0.02)
         defer { simulator.stop() }
@@ -197,4 +226,9 @@ final class TimerFollow: FollowedWork {
     func start(on loop: FollowLoop) {
         loop.after(key, seconds: 0) { [self] in fired = true }
     }
+}
+
+/// Follows nothing: only its key matters.
+final class IdleFollow: FollowedWork {
+    func start(on loop: FollowLoop) {}
 }
