@@ -20,13 +20,13 @@ public protocol FollowedWork: AnyObject {
 /// Only `enqueue` and `wakeUp` may be called from other threads; everything else runs on the loop thread.
 public final class FollowLoop: @unchecked Sendable {
     private struct Timer {
-        let key: Int64
+        let key: FollowKey
         let generation: Int
         let action: () -> Void
     }
 
     private struct PendingStore {
-        let key: Int64
+        let key: FollowKey
         let generation: Int
         let job: (Connection) throws -> Bool
         let then: (Bool) -> Void
@@ -38,8 +38,8 @@ public final class FollowLoop: @unchecked Sendable {
     private let logger: Logger
     private let inboxLock = NSLock()
     private var inbox: [() -> Void] = []
-    private var works: [Int64: (work: any FollowedWork, generation: Int)] = [:]
-    private var transfers: [Int64: Set<String>] = [:]
+    private var works: [FollowKey: (work: any FollowedWork, generation: Int)] = [:]
+    private var transfers: [FollowKey: Set<String>] = [:]
     /// Every timer by deadline; a cancelled key's timers are dropped when they come due (their generation is gone).
     private var timers = DeadlineHeap<Timer>()
     private var pendingStores: [Int: [PendingStore]] = [:]
@@ -78,13 +78,13 @@ public final class FollowLoop: @unchecked Sendable {
     public var count: Int { works.count }
 
     /// Whether `key` is followed.
-    public func isFollowing(_ key: Int64) -> Bool { works[key] != nil }
+    public func isFollowing(_ key: FollowKey) -> Bool { works[key] != nil }
 
     /// The keys followed.
-    public var keys: [Int64] { Array(works.keys) }
+    public var keys: [FollowKey] { Array(works.keys) }
 
     /// Starts following `work` under `key` (replacing nothing: a key already followed is left alone).
-    public func follow(_ key: Int64, _ work: any FollowedWork) {
+    public func follow(_ key: FollowKey, _ work: any FollowedWork) {
         guard works[key] == nil else { return }
         nextGeneration += 1
         works[key] = (work, nextGeneration)
@@ -92,19 +92,19 @@ public final class FollowLoop: @unchecked Sendable {
     }
 
     /// Stops following `key` at once: its transfers are removed, its timers and queued callbacks dropped.
-    public func cancel(_ key: Int64) {
+    public func cancel(_ key: FollowKey) {
         works[key] = nil
         for id in transfers.removeValue(forKey: key) ?? [] { set.remove(id) }
     }
 
     /// `key` is done: the same as `cancel`, named for the caller's intent.
-    public func finished(_ key: Int64) { cancel(key) }
+    public func finished(_ key: FollowKey) { cancel(key) }
 
     /// Opens an event stream for `key`: `onEvent` gets each complete event (return false to end the transfer),
     /// `onEnd` once when it ends by itself, with the response head (or the failure) and, for a non-200 answer,
     /// its body (bounded).
     public func openStream(
-        _ key: Int64, _ request: HTTPRequest, onEvent: @escaping (ServerSentEvent) -> Bool,
+        _ key: FollowKey, _ request: HTTPRequest, onEvent: @escaping (ServerSentEvent) -> Bool,
         onEnd: @escaping (Result<HTTPResponseHead, HTTPClientError>, [UInt8]) -> Void
     ) {
         guard let generation = works[key]?.generation else { return }
@@ -141,7 +141,7 @@ public final class FollowLoop: @unchecked Sendable {
     }
 
     /// GETs (or sends) `request` for `key` on the same multi handle and hands the whole response to `onDone`.
-    public func fetch(_ key: Int64, _ request: HTTPRequest,
+    public func fetch(_ key: FollowKey, _ request: HTTPRequest,
                       onDone: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
         guard let generation = works[key]?.generation else { return }
         var body: [UInt8] = []
@@ -165,7 +165,7 @@ public final class FollowLoop: @unchecked Sendable {
     }
 
     /// Runs `action` for `key` after `seconds` (unless `key` was cancelled meanwhile).
-    public func after(_ key: Int64, seconds: Double, _ action: @escaping () -> Void) {
+    public func after(_ key: FollowKey, seconds: Double, _ action: @escaping () -> Void) {
         guard let generation = works[key]?.generation else { return }
         timers.push(Timer(key: key, generation: generation, action: action), at: Self.now() + max(0, seconds))
     }
@@ -174,9 +174,9 @@ public final class FollowLoop: @unchecked Sendable {
     /// lane job, in one transaction (keys in ascending order, each key's jobs in the order queued; one failing job
     /// undoes nothing of the others: the batch is then written again with a savepoint per job). `then` runs on the
     /// loop thread with the job's answer (false when it threw), unless `key` was cancelled meanwhile.
-    public func store(_ key: Int64, _ job: @escaping (Connection) throws -> Bool, then: @escaping (Bool) -> Void = { _ in }) {
+    public func store(_ key: FollowKey, _ job: @escaping (Connection) throws -> Bool, then: @escaping (Bool) -> Void = { _ in }) {
         guard let generation = works[key]?.generation else { return }
-        pendingStores[lanes.lane(for: key), default: []].append(
+        pendingStores[lanes.lane(for: key.id), default: []].append(
             PendingStore(key: key, generation: generation, job: job, then: then))
     }
 
@@ -205,7 +205,7 @@ public final class FollowLoop: @unchecked Sendable {
         flushStores()
     }
 
-    private func transferID(_ key: Int64) -> String {
+    private func transferID(_ key: FollowKey) -> String {
         nextTransfer += 1
         let id = "\(key)/\(nextTransfer)"
         transfers[key, default: []].insert(id)

@@ -55,14 +55,27 @@ public struct MarketLensApp: RequestHandlerFactory {
 
     /// The per-process background services, each run on a dedicated thread by the worker: the relay hub's
     /// listener, writer and replay threads (live streams), the console's relay thread, the synchronous batch requests' wait thread, the report monitor (follows runs, finishes reports, sends
-    /// queued e-mail) and the batch monitor (owns running batches). Read once per worker process.
+    /// queued e-mail) and the batch monitor (owns running batches), both following their work on one shared monitoring
+    /// thread. Read once per worker process.
     public var backgroundServices: [any BackgroundService] {
-        // The monitors share the process's database lanes: their connections are fixed, whatever they follow.
+        let services = relayHub.services + consoleStreams.services + batchWaits.services
+        // The monitors share the process's database lanes and its one monitoring thread: their connections and
+        // threads are fixed, whatever they follow.
         let lanes = DatabaseLanes(url: configuration.databaseURL, count: configuration.monitor.databaseConnections,
                                   logger: logger)
-        return relayHub.services + consoleStreams.services + batchWaits.services
-            + [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger, lanes: lanes),
-               BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger, lanes: lanes)]
+        let loop: FollowLoopThread
+        do {
+            loop = try FollowLoopThread(lanes: lanes, logger: logger)
+        } catch {
+            logger.critical("The monitoring loop could not start; no run or batch is followed by this worker",
+                            metadata: ["error": "\(error)"])
+            return services
+        }
+        return services
+            + [ReportMonitor(configuration: configuration, completion: reportCompletion, logger: logger, lanes: lanes,
+                             loop: loop),
+               BatchMonitor(configuration: configuration, settings: batchSettings, logger: logger, lanes: lanes,
+                            loop: loop)]
     }
 
     /// Finishes reports exactly once (used by the monitor, the webhook and the CLI).

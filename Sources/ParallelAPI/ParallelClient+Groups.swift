@@ -3,9 +3,7 @@ import HTTPClient
 extension ParallelClient {
     /// `POST /v1/tasks/groups`.
     public func createGroup(metadata: [String: JSONValue] = [:]) throws(ParallelError) -> TaskGroup {
-        struct Body: Encodable { var metadata: [String: JSONValue] }
-        let request = request("POST", "/v1/tasks/groups", body: try Self.jsonBody(Body(metadata: metadata)),
-                              timeout: configuration.requestTimeout)
+        let request = try createGroupRequest(metadata: metadata)
         // An empty duplicate group costs nothing, but keep to the safe retries anyway.
         let response = try perform(request, kind: .create)
         return try Self.decode(TaskGroup.self, from: response.body, what: "task group")
@@ -22,12 +20,8 @@ extension ParallelClient {
     /// `.createUncertain` when the runs may exist without our knowing their ids.
     public func addRuns(groupID: String, inputs: [RunInput], defaultTaskSpec: TaskSpec? = nil,
                         refreshStatus: Bool = true) throws(ParallelError) -> TaskGroupRunResponse {
-        var betas = configuration.betas
-        if inputs.contains(where: { $0.webhook != nil }) { betas.append(ParallelConfiguration.webhookBeta) }
-        let body = try Self.jsonBody(AddRunsBody(inputs: inputs, defaultTaskSpec: defaultTaskSpec))
-        let request = request("POST", "/v1/tasks/groups/\(Self.encode(groupID))/runs",
-                              query: [("refresh_status", refreshStatus ? "true" : "false")], body: body, betas: betas,
-                              timeout: configuration.createTimeout)
+        let request = try addRunsRequest(groupID: groupID, inputs: inputs, defaultTaskSpec: defaultTaskSpec,
+                                         refreshStatus: refreshStatus)
         return try performCreate(request, decoding: TaskGroupRunResponse.self, what: "added runs")
     }
 

@@ -44,3 +44,89 @@ extension ParallelClient {
         }
     }
 }
+
+/// The group calls as requests and decoders, for the monitoring thread's multi handle (as the blocking
+/// `createGroup`, `addRuns`, `groupEvents` and `groupRuns` send them).
+extension ParallelClient {
+    /// `POST /v1/tasks/groups`.
+    public func createGroupRequest(metadata: [String: JSONValue] = [:]) throws(ParallelError) -> HTTPRequest {
+        struct Body: Encodable { var metadata: [String: JSONValue] }
+        return request("POST", "/v1/tasks/groups", body: try Self.jsonBody(Body(metadata: metadata)),
+                       timeout: configuration.requestTimeout)
+    }
+
+    /// The group in the answer to `createGroupRequest`.
+    public func decodeGroup(_ response: HTTPResponse) throws(ParallelError) -> TaskGroup {
+        guard (200..<300).contains(response.status) else {
+            throw error(status: response.status, body: response.body, head: response.head)
+        }
+        return try Self.decode(TaskGroup.self, from: response.body, what: "task group")
+    }
+
+    /// `POST /v1/tasks/groups/{id}/runs` (≤ 1000 inputs).
+    public func addRunsRequest(groupID: String, inputs: [RunInput], defaultTaskSpec: TaskSpec? = nil,
+                               refreshStatus: Bool = true) throws(ParallelError) -> HTTPRequest {
+        var betas = configuration.betas
+        if inputs.contains(where: { $0.webhook != nil }) { betas.append(ParallelConfiguration.webhookBeta) }
+        let body = try Self.jsonBody(AddRunsBody(inputs: inputs, defaultTaskSpec: defaultTaskSpec))
+        return request("POST", "/v1/tasks/groups/\(Self.encode(groupID))/runs",
+                       query: [("refresh_status", refreshStatus ? "true" : "false")], body: body, betas: betas,
+                       timeout: configuration.createTimeout)
+    }
+
+    /// The run ids in the outcome of `addRunsRequest`, under the create rules: `.createUncertain` when runs may
+    /// exist without our knowing their ids (no answer after sending, 500/504, an accepted answer we cannot read).
+    public func decodeAddedRuns(_ outcome: Result<HTTPResponse, HTTPClientError>)
+        throws(ParallelError) -> TaskGroupRunResponse
+    {
+        let response: HTTPResponse
+        switch outcome {
+        case .failure(let failure): throw Self.uncertainIfMaybeCreated(.transport(failure))
+        case .success(let answer) where !(200..<300).contains(answer.status):
+            throw Self.uncertainIfMaybeCreated(error(status: answer.status, body: answer.body, head: answer.head))
+        case .success(let answer): response = answer
+        }
+        do throws(ParallelError) {
+            return try Self.decode(TaskGroupRunResponse.self, from: response.body, what: "added runs")
+        } catch {
+            throw .createUncertain(error)
+        }
+    }
+
+    /// `GET /v1/tasks/groups/{id}/events`, resuming strictly after `lastEventID`; the server closes it after
+    /// `timeout` s (or earlier when the group is inactive).
+    public func groupEventsRequest(groupID: String, lastEventID: String?, timeout: Double) -> HTTPRequest {
+        var query: [(String, String)] = []
+        if let lastEventID, !lastEventID.isEmpty { query.append(("last_event_id", lastEventID)) }
+        query.append(("timeout", Self.format(timeout)))
+        return request("GET", "/v1/tasks/groups/\(Self.encode(groupID))/events", query: query,
+                       accept: "text/event-stream", timeout: timeout + 30, idleTimeout: configuration.streamIdleTimeout)
+    }
+
+    /// `GET /v1/tasks/groups/{id}/runs`: one `task_run.state` per run, then the server closes it.
+    public func groupRunsRequest(groupID: String) -> HTTPRequest {
+        request("GET", "/v1/tasks/groups/\(Self.encode(groupID))/runs",
+                query: [("include_input", "false"), ("include_output", "false")],
+                accept: "text/event-stream", timeout: 0, idleTimeout: configuration.streamIdleTimeout)
+    }
+
+    /// How long to wait before sending a `kind` call again after `outcome` (attempt `attempt`, 0 for the first
+    /// retry), as the blocking calls' retry policy decides; nil when it is not to be repeated (a 2xx, a refusal,
+    /// or retries used up).
+    public func retryDelay(after outcome: Result<HTTPResponse, HTTPClientError>, kind: RetryPolicy.CallKind,
+                           attempt: Int) -> Double? {
+        let policy = configuration.retryPolicy
+        guard attempt < policy.maxRetries else { return nil }
+        switch outcome {
+        case .success(let response):
+            if (200..<300).contains(response.status) { return nil }
+            guard policy.shouldRetry(status: response.status, shouldRetryHeader: response.header("x-should-retry"),
+                                     kind: kind)
+            else { return nil }
+            return policy.delay(retry: attempt, after: response.head)
+        case .failure(let failure):
+            guard policy.shouldRetry(transport: failure, kind: kind) else { return nil }
+            return policy.delay(retry: attempt, after: nil)
+        }
+    }
+}

@@ -59,6 +59,50 @@ struct EngineTests {
         }
     }
 
+    @Test func keysOfDifferentKindsWithTheSameIDAreFollowedApart() throws {
+        let lanes = DatabaseLanes(url: try TestDatabase.requireURL(), count: 2, logger: Logger(label: "test"))
+        defer { lanes.close() }
+        let loop = try FollowLoop(lanes: lanes, logger: Logger(label: "test"), maxWait: 0.01)
+        let report = FollowKey("report", 7), batch = FollowKey("batch", 7)
+        let first = TimerFollow(key: report), second = TimerFollow(key: batch)
+        loop.follow(report, first)
+        loop.follow(batch, second)
+        #expect(loop.count == 2 && loop.isFollowing(report) && loop.isFollowing(batch))
+        loop.cancel(report)
+        for _ in 0..<5 { loop.pass() }
+        #expect(!first.fired && second.fired, "cancelling one kind's key leaves the other's timers alone")
+        #expect(loop.keys == [batch])
+    }
+
+    @Test func theSharedLoopThreadDropsOneKindPerUserAndStopsWithTheLast() throws {
+        let lanes = DatabaseLanes(url: try TestDatabase.requireURL(), count: 1, logger: Logger(label: "test"))
+        defer { lanes.close() }
+        let shared = try FollowLoopThread(lanes: lanes, logger: Logger(label: "test"))
+        let loop = shared.loop
+        shared.attach()
+        shared.attach()
+        let started = StopLatch()
+        loop.enqueue {
+            loop.follow(FollowKey("report", 1), IdleFollow())
+            loop.follow(FollowKey("batch", 1), IdleFollow())
+            started.request()
+        }
+        #expect(started.wait(timeout: .seconds(5)), "the first user started the thread")
+        shared.detach(kind: "report")
+        let keys = Mutex<[FollowKey]>([])
+        let read = StopLatch()
+        loop.enqueue {
+            keys.withLock { $0 = loop.keys }
+            read.request()
+        }
+        #expect(read.wait(timeout: .seconds(5)), "the thread runs on while a user is left")
+        #expect(keys.withLock { $0 } == [FollowKey("batch", 1)], "only the leaving user's kind was dropped")
+        shared.detach(kind: "batch")
+        let late = StopLatch()
+        loop.enqueue { late.request() }
+        #expect(!late.wait(timeout: .milliseconds(1500)), "the last user stopped the thread")
+    }
+
     @Test(.enabled(if: SimulatorProcess.isEnabled)) func oneLoopFollowsManyRunsThroughOneLane() throws {
         let simulator = try SimulatorProcess(timeScale: 0.02)
         defer { simulator.stop() }
@@ -92,7 +136,7 @@ struct EngineTests {
                 (try $0.int64("id"), client.runEventsRequest(runID: try $0.string("run_id")))
             }
             loop.enqueue {
-                for (id, request) in requests { loop.follow(id, TestFollow(id: id, request: request)) }
+                for (id, request) in requests { loop.follow(FollowKey("job", id), TestFollow(id: id, request: request)) }
             }
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline,
@@ -127,6 +171,7 @@ struct EngineTests {
 /// A follower of the simplest kind: stores every event's data, finishes when a state says the run is inactive.
 final class TestFollow: FollowedWork {
     let id: Int64
+    let key: FollowKey
     let request: HTTPRequest
     private weak var loop: FollowLoop?
     private var seen = Set<String>()
@@ -134,6 +179,7 @@ final class TestFollow: FollowedWork {
 
     init(id: Int64, request: HTTPRequest) {
         self.id = id
+        key = FollowKey("job", id)
         self.request = request
     }
 
@@ -143,10 +189,10 @@ final class TestFollow: FollowedWork {
     }
 
     private func connect() {
-        loop?.openStream(id, request, onEvent: { [self] event in
+        loop?.openStream(key, request, onEvent: { [self] event in
             guard !event.data.isEmpty, seen.insert(event.data).inserted else { return true }
             let (id, payload) = (id, event.data)
-            loop?.store(id) { connection in
+            loop?.store(key) { connection in
                 try connection.execute("INSERT INTO job_events (job_id, payload) VALUES (\(id), \(payload))")
                 return true
             }
@@ -156,16 +202,33 @@ final class TestFollow: FollowedWork {
             }
             return true
         }, onEnd: { [self] _, _ in
-            if !finished { loop?.after(id, seconds: 0.05) { [self] in connect() } }
+            if !finished { loop?.after(key, seconds: 0.05) { [self] in connect() } }
         })
     }
 
     private func finish() {
         finished = true
         let id = id
-        loop?.store(id, { connection in
+        loop?.store(key, { connection in
             try connection.execute("UPDATE jobs SET done = true, finished_count = finished_count + 1, lease_owner = NULL WHERE id = \(id)")
             return true
-        }, then: { [self] _ in loop?.finished(id) })
+        }, then: { [self] _ in loop?.finished(key) })
     }
+}
+
+/// Sets one timer when started; records whether it fired.
+final class TimerFollow: FollowedWork {
+    let key: FollowKey
+    var fired = false
+
+    init(key: FollowKey) { self.key = key }
+
+    func start(on loop: FollowLoop) {
+        loop.after(key, seconds: 0) { [self] in fired = true }
+    }
+}
+
+/// Follows nothing: only its key matters.
+final class IdleFollow: FollowedWork {
+    func start(on loop: FollowLoop) {}
 }

@@ -32,11 +32,11 @@ def test_doctor_prints_the_connection_budget_and_passes_when_it_fits():
     line = next((l for l in result.stdout.splitlines() if "connection budget" in l), "")
     assert line.startswith("ok"), result.stdout + result.stderr
     workers = int(os.environ.get("MARKETLENS_WORKERS", "2"))
-    match = re.search(r"per worker (\d+) \(requests (\d+) \+ monitor (\d+) \+ replay (\d+) \+ listen 1 \+ batches (\d+)\) × (\d+) "
+    match = re.search(r"per worker (\d+) \(requests (\d+) \+ monitor (\d+) \+ replay (\d+) \+ listen 1\) × (\d+) "
                       r"workers \+ (\d+) CLI = (\d+); the server allows (\d+) available", line)
     assert match, line
-    per_worker, requests, monitor, replay, batches, counted, headroom, total, available = map(int, match.groups())
-    assert per_worker == requests + monitor + replay + 1 + batches
+    per_worker, requests, monitor, replay, counted, headroom, total, available = map(int, match.groups())
+    assert per_worker == requests + monitor + replay + 1
     assert counted == workers and total == per_worker * workers + headroom
     assert available == server_allows()
     assert result.returncode == 0, result.stdout + result.stderr

@@ -93,25 +93,17 @@ def database_connections() -> int:
                     "AND pid <> pg_backend_pid()"))
 
 
-# What one worker may hold at most: issue 11's target (the request threads' pool, the monitors, the replay
-# threads and the LISTEN connection of `ConnectionBudget`: 15 with the defaults, plus one per batch being
-# screened), and its thread target.
+# What one worker may hold at most: issue 11's targets. Its connections are the request threads' pool, the
+# monitors' lanes, the replay threads and the LISTEN connection of `ConnectionBudget` (15 with the defaults,
+# however many runs, batches and viewers there are).
 MAX_CONNECTIONS_PER_WORKER = 16
 MAX_THREADS_PER_WORKER = 60
 
 
-def followed_elsewhere() -> int:
-    """Batches being screened now (left by earlier tests): each batch's runner still costs its worker a thread
-    and a connection (`ConnectionBudget.batchRunners`); report runs share the monitors' connections."""
-    return int(psql("SELECT count(*) FROM batches WHERE status IN ('queued', 'running') AND lease_expires_at > now()"
-                    " AND lease_owner <> 'held-by-test'"))
-
-
 def assert_within_budget() -> None:
-    slack = followed_elsewhere()
     for pid, threads in worker_threads().items():
-        assert threads <= MAX_THREADS_PER_WORKER + slack, (pid, threads, slack)
-        assert database_connections_of(pid) <= MAX_CONNECTIONS_PER_WORKER + slack, (pid, slack)
+        assert threads <= MAX_THREADS_PER_WORKER, (pid, threads)
+        assert database_connections_of(pid) <= MAX_CONNECTIONS_PER_WORKER, pid
 
 
 def warm_up(batch: str) -> None:

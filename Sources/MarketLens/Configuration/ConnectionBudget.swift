@@ -6,11 +6,10 @@ public import Postgres
 ///
 /// A worker opens connections in exactly these places, each bounded:
 /// - the request threads' shared pool (`requestPool`, `MARKETLENS_DB_CONNECTIONS`, never more than the threads);
-/// - the monitors of report runs and batches (`monitor`, `MARKETLENS_MONITOR_DB_CONNECTIONS`);
+/// - the monitors of report runs and batches (`monitor`, `MARKETLENS_MONITOR_DB_CONNECTIONS`): every run and
+///   batch the process follows stores through these, however many there are;
 /// - the live streams' replay threads, one connection each (`replay`, `MARKETLENS_REPLAY_THREADS`);
-/// - the relay hub's one `LISTEN` connection (`listen`);
-/// - one per batch being screened (`batchRunners`, `MARKETLENS_BATCH_MAX_ACTIVE`): each batch's runner still has
-///   its own thread and connection while it runs (report runs share the monitor's connections).
+/// - the relay hub's one `LISTEN` connection (`listen`).
 /// A lost connection is closed before its replacement opens, so a restart never adds to these.
 public struct ConnectionBudget: Sendable, Equatable, CustomStringConvertible {
     /// Connections the request threads share (at most one per thread).
@@ -21,8 +20,6 @@ public struct ConnectionBudget: Sendable, Equatable, CustomStringConvertible {
     public var replay: Int
     /// The relay hub's `LISTEN` connection.
     public var listen = 1
-    /// Batches screened at once, one connection each while they run.
-    public var batchRunners = 0
     /// Worker processes (`MARKETLENS_WORKERS`).
     public var workers: Int
     /// Connections kept free for the admin CLI (`marketlens migrate`, `status`, `runs resume`, an operator's
@@ -46,11 +43,10 @@ public struct ConnectionBudget: Sendable, Equatable, CustomStringConvertible {
             monitor: try reader.integer("MARKETLENS_MONITOR_DB_CONNECTIONS", default: 2, range: 1...64),
             replay: LiveSettings(environment: reader.environment).replayThreads,
             workers: workers)
-        batchRunners = BatchSettings(environment: reader.environment).maxActiveBatches
     }
 
     /// The most connections one worker process opens.
-    public var perWorker: Int { requestPool + monitor + replay + listen + batchRunners }
+    public var perWorker: Int { requestPool + monitor + replay + listen }
     /// The most connections the workers of this host open, plus the CLI's headroom.
     public var total: Int { perWorker * workers + cliHeadroom }
 
@@ -58,8 +54,7 @@ public struct ConnectionBudget: Sendable, Equatable, CustomStringConvertible {
     public func fits(in server: ServerConnectionLimit) -> Bool { total <= server.available }
 
     public var description: String {
-        "per worker \(perWorker) (requests \(requestPool) + monitor \(monitor) + replay \(replay) + listen \(listen)"
-            + " + batches \(batchRunners))"
+        "per worker \(perWorker) (requests \(requestPool) + monitor \(monitor) + replay \(replay) + listen \(listen))"
             + " × \(workers) workers + \(cliHeadroom) CLI = \(total)"
     }
 }

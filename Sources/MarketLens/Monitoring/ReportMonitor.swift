@@ -7,8 +7,8 @@ import Synchronization
 /// The report monitor of one worker process (product.md §2, §7.4). Its service thread is the lease runner: every
 /// `loopInterval` it renews every lease it holds and claims more (`LeasedWork`: two statements, however many
 /// runs), reconciles uncertain creates, sends due e-mail and runs maintenance. The runs it holds are followed by
-/// one monitoring thread (`FollowLoop`: one libcurl multi handle for every run), which stores through the
-/// process's database lanes. On shutdown it stops the loop and releases its leases in one statement so another
+/// the process's one monitoring thread (`FollowLoopThread`: one libcurl multi handle for every run and every batch
+/// group), which stores through the process's database lanes. On shutdown it stops following its runs and releases its leases in one statement so another
 /// process takes over at once; a crashed process's runs are taken over when their leases expire.
 public struct ReportMonitor: BackgroundService {
     public var name: String { "report-monitor" }
@@ -17,16 +17,19 @@ public struct ReportMonitor: BackgroundService {
     let configuration: AppConfiguration
     let completion: ReportCompletion
     let lanes: DatabaseLanes?
+    let loop: FollowLoopThread?
     let logger: Logger
 
     /// A monitor for `configuration`, finishing reports with `completion`, storing through `lanes` (its own,
-    /// `MARKETLENS_MONITOR_DB_CONNECTIONS` of them, when nil).
+    /// `MARKETLENS_MONITOR_DB_CONNECTIONS` of them, when nil) and following runs on `loop` (the process's one
+    /// monitoring thread, shared with the batch monitor; its own when nil).
     public init(configuration: AppConfiguration, completion: ReportCompletion, logger: Logger,
-                ownerID: String = LeaseOwner.current, lanes: DatabaseLanes? = nil) {
+                ownerID: String = LeaseOwner.current, lanes: DatabaseLanes? = nil, loop: FollowLoopThread? = nil) {
         self.configuration = configuration
         self.completion = completion
         self.ownerID = ownerID
         self.lanes = lanes
+        self.loop = loop
         var logger = logger
         logger[metadataKey: "lease_owner"] = "\(ownerID)"
         self.logger = logger
@@ -42,24 +45,18 @@ public struct ReportMonitor: BackgroundService {
         let settings = configuration.monitor
         let work = LeasedWork(statements: ReportStore.leaseStatements, owner: ownerID,
                               leaseSeconds: settings.leaseSeconds, capacity: settings.maxRunsPerProcess)
-        let loop: FollowLoop
+        let shared: FollowLoopThread
         let context: ReportFollowContext
         do {
-            loop = try FollowLoop(lanes: lanes, logger: logger)
+            shared = try self.loop ?? FollowLoopThread(lanes: lanes, logger: logger)
             context = try ReportFollowContext(configuration: configuration, completion: completion, logger: logger,
                                               ended: { work.drop($0) })
         } catch {
             logger.error("Report monitor could not start", metadata: ["error": "\(error)"])
             return
         }
-        let loopStop = StopLatch()
-        let loopDone = StopLatch()
-        let thread = Thread {
-            loop.run(until: loopStop)
-            loopDone.request()
-        }
-        thread.name = "monitor"
-        thread.start()
+        shared.attach()
+        let loop = shared.loop
         logger.info("Report monitor started")
 
         let housekeeping = Housekeeping(monitor: self)
@@ -68,9 +65,9 @@ public struct ReportMonitor: BackgroundService {
                 let tick = try lanes.sync(lane: 0) { try work.tick(on: $0) }
                 if !tick.claimed.isEmpty || !tick.lost.isEmpty {
                     loop.enqueue {
-                        for id in tick.lost { loop.cancel(id) }
+                        for id in tick.lost { loop.cancel(.report(id)) }
                         for run in tick.claimed {
-                            loop.follow(run.reportID, ReportRunFollow(reportID: run.reportID, runID: run.runID,
+                            loop.follow(.report(run.reportID), ReportRunFollow(reportID: run.reportID, runID: run.runID,
                                                                       context: context))
                         }
                     }
@@ -81,9 +78,7 @@ public struct ReportMonitor: BackgroundService {
             }
         } while !stop.wait(timeout: .milliseconds(Int(settings.loopInterval * 1000)))
 
-        loopStop.request()
-        loop.wakeUp()
-        _ = loopDone.wait(timeout: .seconds(10))
+        shared.detach(kind: FollowKey.reportKind)
         do {
             let released = try lanes.sync(lane: 0) { try work.releaseAll(on: $0) }
             logger.info("Report monitor stopped", metadata: ["released_leases": "\(released)"])

@@ -13,6 +13,8 @@ import Postgres
 final class ReportRunFollow: FollowedWork {
     let reportID: Int64
     let runID: String
+    /// This run's key on the loop.
+    let key: FollowKey
     private let context: ReportFollowContext
     private var state: RunFollowState
     private weak var loop: FollowLoop?
@@ -24,6 +26,7 @@ final class ReportRunFollow: FollowedWork {
     init(reportID: Int64, runID: String, context: ReportFollowContext) {
         self.reportID = reportID
         self.runID = runID
+        key = .report(reportID)
         self.context = context
         state = RunFollowState(policy: context.policy)
     }
@@ -41,7 +44,7 @@ final class ReportRunFollow: FollowedWork {
         state.connectionStarted()
         connectedAt = FollowLoop.now()
         let request = context.client.runEventsRequest(runID: runID, idleTimeout: context.policy.idleTimeout)
-        loop.openStream(reportID, request, onEvent: { [self] event in
+        loop.openStream(key, request, onEvent: { [self] event in
             guard !event.data.isEmpty, let decoded = try? RunEvent.decode(event.data) else { return true }
             let (_, deliver) = state.receive(decoded)
             if deliver, let mapped = RunEventMapping.map(decoded) { storeEvent(mapped) }
@@ -55,7 +58,7 @@ final class ReportRunFollow: FollowedWork {
     /// transfer, before it hands the pass's stores to the lanes.
     private func storeEvent(_ mapped: RunEventMapping.Mapped) {
         unstored.append(mapped)
-        if unstored.count == 1 { loop?.after(reportID, seconds: 0) { [self] in storeEvents() } }
+        if unstored.count == 1 { loop?.after(key, seconds: 0) { [self] in storeEvents() } }
     }
 
     /// Queues the events kept so far as stores of at most `eventsPerStore` each (a replay of hundreds of events
@@ -64,7 +67,7 @@ final class ReportRunFollow: FollowedWork {
         let reportID = reportID
         for start in stride(from: 0, to: unstored.count, by: Self.eventsPerStore) {
             let events = Array(unstored[start..<min(unstored.count, start + Self.eventsPerStore)])
-            loop?.store(reportID) { connection in
+            loop?.store(key) { connection in
                 _ = try ReportProgress.record(events, reportID: reportID, on: connection)
                 return true
             }
@@ -103,7 +106,7 @@ final class ReportRunFollow: FollowedWork {
             context.logger.info("Reconnecting to Parallel run events", metadata: [
                 "report_id": "\(reportID)", "delay_s": "\(delay)", "reason": "\(reason)",
             ])
-            loop?.after(reportID, seconds: delay) { [self] in connect() }
+            loop?.after(key, seconds: delay) { [self] in connect() }
         }
     }
 
@@ -118,7 +121,7 @@ final class ReportRunFollow: FollowedWork {
 
     private func fetchResult(_ run: TaskRun, attempt: Int) {
         let request = context.client.resultRequest(runID: runID, timeout: context.policy.resultTimeout)
-        loop?.fetch(reportID, request) { [self] response in
+        loop?.fetch(key, request) { [self] response in
             do throws(ParallelError) {
                 let result = try context.client.decodeResult(try Self.response(response))
                 complete(result.run, result.output)
@@ -127,7 +130,7 @@ final class ReportRunFollow: FollowedWork {
                     "report_id": "\(reportID)", "attempt": "\(attempt + 1)", "error": "\(error)",
                 ])
                 guard error.isRetryable, attempt < 2 else { return complete(run, nil) }
-                loop?.after(reportID, seconds: context.policy.reconnectInitialDelay) { [self] in
+                loop?.after(key, seconds: context.policy.reconnectInitialDelay) { [self] in
                     fetchResult(run, attempt: attempt + 1)
                 }
             }
@@ -139,7 +142,7 @@ final class ReportRunFollow: FollowedWork {
     private func complete(_ run: TaskRun, _ output: RunOutput?) {
         let (reportID, completion) = (reportID, context.completion)
         storeEvents()
-        loop?.store(reportID, { connection in
+        loop?.store(key, { connection in
             try completion.finish(reportID: reportID, run: run, output: output, on: connection) != nil
         }, then: { [self] finished in
             guard finished else { return schedulePoll() }
@@ -151,14 +154,14 @@ final class ReportRunFollow: FollowedWork {
     }
 
     private func done() {
-        loop?.finished(reportID)
+        loop?.finished(key)
         context.ended(reportID)
     }
 
     // MARK: - Polling
 
     private func schedulePoll() {
-        loop?.after(reportID, seconds: context.pollSeconds) { [self] in poll() }
+        loop?.after(key, seconds: context.pollSeconds) { [self] in poll() }
     }
 
     /// GETs the run; finishes it when terminal, otherwise asks again after `pollSeconds`.
@@ -185,14 +188,14 @@ final class ReportRunFollow: FollowedWork {
     private func failUnknown() {
         let (reportID, completion) = (reportID, context.completion)
         storeEvents()
-        loop?.store(reportID, { connection in
+        loop?.store(key, { connection in
             _ = try completion.fail(reportID: reportID, reason: "The research run is unknown upstream.", on: connection)
             return true
         }, then: { [self] stored in stored ? done() : schedulePoll() })
     }
 
     private func fetchRun(_ then: @escaping (Result<TaskRun, ParallelError>) -> Void) {
-        loop?.fetch(reportID, context.client.retrieveRunRequest(runID)) { [context] response in
+        loop?.fetch(key, context.client.retrieveRunRequest(runID)) { [context] response in
             do throws(ParallelError) {
                 then(.success(try context.client.decodeRun(try Self.response(response))))
             } catch {
@@ -228,4 +231,10 @@ final class ReportFollowContext: @unchecked Sendable {
         self.logger = logger
         self.ended = ended
     }
+}
+
+extension FollowKey {
+    /// A report run's key on the monitoring loop (report and batch ids come from different tables and can be equal).
+    static func report(_ id: Int64) -> FollowKey { FollowKey(reportKind, id) }
+    static let reportKind = "report"
 }
