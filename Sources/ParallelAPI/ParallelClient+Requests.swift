@@ -94,20 +94,26 @@ extension ParallelClient {
     }
 
     /// `GET /v1/tasks/groups/{id}/events`, resuming strictly after `lastEventID`; the server closes it after
-    /// `timeout` s (or earlier when the group is inactive).
-    public func groupEventsRequest(groupID: String, lastEventID: String?, timeout: Double) -> HTTPRequest {
+    /// `timeout` s when given (or earlier when the group is inactive, at the latest after an hour).
+    public func groupEventsRequest(groupID: String, lastEventID: String? = nil, timeout: Double? = nil) -> HTTPRequest {
         var query: [(String, String)] = []
         if let lastEventID, !lastEventID.isEmpty { query.append(("last_event_id", lastEventID)) }
-        query.append(("timeout", Self.format(timeout)))
+        if let timeout { query.append(("timeout", Self.format(timeout))) }
         return request("GET", "/v1/tasks/groups/\(Self.encode(groupID))/events", query: query,
-                       accept: "text/event-stream", timeout: timeout + 30, idleTimeout: configuration.streamIdleTimeout)
+                       accept: "text/event-stream", timeout: (timeout ?? 3600) + 30,
+                       idleTimeout: configuration.streamIdleTimeout)
     }
 
-    /// `GET /v1/tasks/groups/{id}/runs`: one `task_run.state` per run, then the server closes it.
-    public func groupRunsRequest(groupID: String) -> HTTPRequest {
-        request("GET", "/v1/tasks/groups/\(Self.encode(groupID))/runs",
-                query: [("include_input", "false"), ("include_output", "false")],
-                accept: "text/event-stream", timeout: 0, idleTimeout: configuration.streamIdleTimeout)
+    /// `GET /v1/tasks/groups/{id}/runs`: one `task_run.state` per run (filtered), then the server closes it.
+    public func groupRunsRequest(groupID: String, includeInput: Bool = false, includeOutput: Bool = false,
+                                 status: RunStatus? = nil, lastEventID: String? = nil) -> HTTPRequest {
+        var query: [(String, String)] = [
+            ("include_input", includeInput ? "true" : "false"), ("include_output", includeOutput ? "true" : "false"),
+        ]
+        if let status { query.append(("status", status.rawValue)) }
+        if let lastEventID, !lastEventID.isEmpty { query.append(("last_event_id", lastEventID)) }
+        return request("GET", "/v1/tasks/groups/\(Self.encode(groupID))/runs", query: query,
+                       accept: "text/event-stream", timeout: 0, idleTimeout: configuration.streamIdleTimeout)
     }
 
     /// How long to wait before sending a `kind` call again after `outcome` (attempt `attempt`, 0 for the first

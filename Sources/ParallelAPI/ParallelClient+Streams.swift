@@ -27,12 +27,7 @@ extension ParallelClient {
                             shouldStop: () -> Bool = { false }, onEvent: (RunEvent) -> Bool)
         throws(ParallelError) -> StreamEnd
     {
-        var query: [(String, String)] = []
-        if let lastEventID, !lastEventID.isEmpty { query.append(("last_event_id", lastEventID)) }
-        if let timeout { query.append(("timeout", Self.format(timeout))) }
-        let request = request("GET", "/v1/tasks/groups/\(Self.encode(groupID))/events", query: query,
-                              accept: "text/event-stream", timeout: (timeout ?? 3600) + 30,
-                              idleTimeout: configuration.streamIdleTimeout)
+        let request = groupEventsRequest(groupID: groupID, lastEventID: lastEventID, timeout: timeout)
         return try streamEvents(request, shouldStop: shouldStop, onEvent: onEvent)
     }
 
@@ -40,13 +35,8 @@ extension ParallelClient {
     public func groupRuns(groupID: String, includeInput: Bool = false, includeOutput: Bool = false,
                           status: RunStatus? = nil, lastEventID: String? = nil, shouldStop: () -> Bool = { false },
                           onEvent: (RunEvent) -> Bool) throws(ParallelError) -> StreamEnd {
-        var query: [(String, String)] = [
-            ("include_input", includeInput ? "true" : "false"), ("include_output", includeOutput ? "true" : "false"),
-        ]
-        if let status { query.append(("status", status.rawValue)) }
-        if let lastEventID, !lastEventID.isEmpty { query.append(("last_event_id", lastEventID)) }
-        let request = request("GET", "/v1/tasks/groups/\(Self.encode(groupID))/runs", query: query,
-                              accept: "text/event-stream", timeout: 0, idleTimeout: configuration.streamIdleTimeout)
+        let request = groupRunsRequest(groupID: groupID, includeInput: includeInput, includeOutput: includeOutput,
+                                       status: status, lastEventID: lastEventID)
         return try streamEvents(request, shouldStop: shouldStop, onEvent: onEvent)
     }
 
