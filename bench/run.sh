@@ -97,6 +97,9 @@ out="bench/results/pages-$(date -u +%Y%m%dT%H%M%SZ).txt"
     echo "Marketlens page benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores"
     echo "wrk -t$threads -c$connections -d$duration over HTTPS through nginx; workers ${MARKETLENS_WORKERS} x ${MARKETLENS_THREADS:-32} threads"
     echo "$pinning"
+    # Other work on the machine shows as the tail: a load average above the core count means the figures are not
+    # the pages' own.
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "idle worker RSS: $(worker_rss)"
     echo
     printf '%-44s %12s %10s %10s %10s %8s %8s %12s\n' route 'requests/s' 'vs static' p50 p99 p99/p50 errors 'worker RSS'
@@ -130,5 +133,6 @@ for route in "${routes[@]}"; do
     printf '%-44s %12s %10s %10s %10s %8s %8s %12s\n' "$route" "${rps:-?}" "$share" "${p50:-?}" "${p99:-?}" "$ratio" \
         "$errors" "$(worker_rss)" | tee -a "$out"
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 echo
 log "results kept in $out"

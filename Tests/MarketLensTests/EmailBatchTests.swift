@@ -79,9 +79,15 @@ struct EmailBatchTests {
             try Self.enqueue(4, badAt: 1, on: connection)
             let sender = try #require(try EmailOutbox.Sender(configuration: env.configuration, logger: Logger(label: "t")))
             #expect(try sender.sendDue(limit: 50, on: connection) == [.sent, .gaveUp, .sent, .sent])
-            let failed = try connection.query("SELECT idempotency_key, last_error FROM email_outbox WHERE status = 'failed'")
+            let failed = try connection.query("SELECT idempotency_key, batch_key FROM email_outbox WHERE status = 'failed'")
             #expect(try failed.map { try $0.string("idempotency_key") } == ["batch-test/1"])
+            #expect(try failed.first?.optionalString("batch_key") == nil)  // certainly not sent: it left its batch
             #expect(try env.sim.outbox().count == 3)
+            // Corrected and retried by the operator, it goes alone in a new batch; the others are not sent again.
+            try connection.execute("UPDATE email_outbox SET to_address = 'reader1@example.org' WHERE status = 'failed'")
+            #expect(try EmailOutbox.makeDue(all: true, on: connection) == 1)
+            #expect(try sender.sendDue(limit: 50, on: connection) == [.sent])
+            #expect(Self.references(try env.sim.outbox()).sorted() == (0..<4).map { "batch-test/\($0)" })
         }
     }
 }

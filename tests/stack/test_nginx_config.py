@@ -91,7 +91,8 @@ def test_the_page_cache_lives_in_the_run_dir_and_covers_only_the_listed_pages(tm
     assert (tmp_path / "nginx/cache/pages").is_dir()
     cached = [head for head in re.findall(r"\n        location ([^{]+)\{", conf)
               if "page_cache.conf" in location(conf, f"location {head}{{")]
-    assert [c.strip() for c in cached] == ["= /", "= /library", r"~ ^/r/[^/]+$", r"~ ^/(api/v1/)?openapi\.(json|yaml)$"]
+    assert [c.strip() for c in cached] == ["= /", "= /library", r"~ ^/r/[^/]+$", r"~ ^/r/[^/]+/compare/[^/]+$",
+                                           r"~ ^/(api/v1/)?openapi\.(json|yaml)$"]
     snippet = (tmp_path / "nginx/snippets/page_cache.conf").read_text()
     assert "fastcgi_cache_bypass $page_cache_skip;" in snippet
     assert "fastcgi_no_cache $page_cache_skip $page_cache_refused;" in snippet

@@ -77,13 +77,16 @@ public enum EmailOutbox {
         }
 
         /// Sends due messages, a batch at a time, until about `limit` were tried (a batch being retried is sent
-        /// whole); returns what each message's attempt did.
+        /// whole) or a batch is left for a later retry (Resend is in trouble: the next would wait out the same
+        /// timeout); returns what each message's attempt did.
         @discardableResult
         public func sendDue(limit: Int, on connection: Connection) throws -> [Attempt] {
             var attempts: [Attempt] = []
             while attempts.count < limit,
                   let batch = try claim(limit: min(limit - attempts.count, ResendClient.batchLimit), on: connection) {
-                attempts += try send(batch, on: connection)
+                let outcomes = try send(batch, on: connection)
+                attempts += outcomes
+                if outcomes.contains(.willRetry) { break }
             }
             return attempts
         }
@@ -164,8 +167,12 @@ public enum EmailOutbox {
                         outcomes.append(.sent)
                     } else {
                         let reason = String((result.errors[index] ?? "refused").prefix(500))
+                        // Refused alone: certainly not sent, so it leaves the batch (a retry forms a new one).
                         try connection.execute(
-                            "UPDATE email_outbox SET status = 'failed', last_error = \(reason) WHERE id = \(member.id)")
+                            """
+                            UPDATE email_outbox SET status = 'failed', last_error = \(reason), batch_key = NULL
+                            WHERE id = \(member.id)
+                            """)
                         logger.error("E-mail refused", metadata: ["outbox_id": "\(member.id)", "error": "\(reason)"])
                         outcomes.append(.gaveUp)
                     }
@@ -198,8 +205,18 @@ public enum EmailOutbox {
                     ])
                     return members.map { _ in .willRetry }
                 }
+                // Refused as a whole (4xx): nothing of it was sent by this attempt, so `email retry --all` may form
+                // a new batch. 409 invalid_idempotent_request means the members changed since an earlier attempt
+                // (a report deleted, its e-mail stopped): that attempt's fate is unknown, and a new batch is the
+                // operator's call. Given up after 5xx or timeouts, the batch keeps its key for a retry.
+                var refused = false
+                if case .api(let status, _, _, _, _) = error, (400..<500).contains(status) { refused = true }
                 try connection.execute(
-                    "UPDATE email_outbox SET status = 'failed', last_error = \(reason) WHERE id = ANY(\(ids))")
+                    """
+                    UPDATE email_outbox SET status = 'failed', last_error = \(reason),
+                        batch_key = CASE WHEN \(refused) THEN NULL ELSE batch_key END
+                    WHERE id = ANY(\(ids))
+                    """)
                 logger.error("E-mail batch given up", metadata: [
                     "messages": "\(members.count)", "attempts": "\(attempts)", "error": "\(reason)",
                 ])
