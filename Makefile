@@ -24,10 +24,11 @@ down: ## stop the background stack (keeps the database; `make down PURGE=1` dele
 status: ## show processes, sockets and health of the background stack
 	@scripts/stack.sh status || [ $$? -eq 3 ]
 
-bench: ## page, live-stream fan-out and stream-load benchmarks through nginx (release build, throw-away stacks)
+bench: ## page, live-stream fan-out, stream-load and monitoring-capacity benchmarks (release build, throw-away stacks)
 	@bench/run.sh
 	@bench/live.sh
 	@bench/streams.sh
+	@bench/monitor.sh
 
 build: ## release build of marketlens and upstream-sim
 	swift build -c release

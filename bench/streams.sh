@@ -10,19 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ML_ROOT"
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-bench_release_binaries
-bench_run_dir marketlens-bench-streams
-MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" MARKETLENS_MAX_STREAMS_PER_CLIENT=1000000 \
-    UPSTREAM_SIM_TIME_SCALE=1 NGINX_WORKER_CONNECTIONS="${NGINX_WORKER_CONNECTIONS:-16384}" \
-    NGINX_RLIMIT_NOFILE="${NGINX_RLIMIT_NOFILE:-$(ulimit -Hn)}" \
-    bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null
-eval "$(bash scripts/stack.sh env --run-dir "$RUN")"
-supervisor="$(read_pid "$RUN/marketlens.pid")"
-sleep 3
-mapfile -t pids < <(pgrep -P "$supervisor")
-nginx_pid="$(read_pid "$RUN/nginx/nginx.pid")"
-postmaster_pid="$(head -n 1 "${POSTGRES_DATA:-/nonexistent}/postmaster.pid" 2>/dev/null || true)"
+MARKETLENS_MAX_STREAMS_PER_CLIENT=1000000 UPSTREAM_SIM_TIME_SCALE=1 bench_stack_up marketlens-bench-streams
 "$MARKETLENS_BIN" bench-seed --count "${STREAMS_REPORTS:-2000}" >&2 || die "bench-seed failed"
 
 mkdir -p bench/results

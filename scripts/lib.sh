@@ -95,3 +95,24 @@ bench_run_dir() {
     chmod 755 "$RUN"
     trap 'bash scripts/stack.sh down --test --run-dir "$RUN" >/dev/null 2>&1 || warn "teardown failed: $RUN"' EXIT
 }
+
+# Benchmarks: a throw-away release stack (run dir prefix $1) with the defaults of `make run` (2 workers x 32
+# threads) plus whatever the caller exported (time scale, limits), torn down when the script exits. Loads the
+# stack's variables (DATABASE_URL, UPSTREAM_SIM_URL, …) and sets `pids` (the workers), `nginx_pid` and
+# `postmaster_pid`. Raises the descriptor limit first: the stack inherits it.
+bench_stack_up() {
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    bench_release_binaries
+    bench_run_dir "$1"
+    MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" \
+        NGINX_WORKER_CONNECTIONS="${NGINX_WORKER_CONNECTIONS:-16384}" \
+        NGINX_RLIMIT_NOFILE="${NGINX_RLIMIT_NOFILE:-$(ulimit -Hn)}" \
+        bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null
+    eval "$(bash scripts/stack.sh env --run-dir "$RUN")"
+    local supervisor
+    supervisor="$(read_pid "$RUN/marketlens.pid")"
+    sleep 3
+    mapfile -t pids < <(pgrep -P "$supervisor")
+    nginx_pid="$(read_pid "$RUN/nginx/nginx.pid")"
+    postmaster_pid="$(head -n 1 "${POSTGRES_DATA:-/nonexistent}/postmaster.pid" 2>/dev/null || true)"
+}

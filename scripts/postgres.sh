@@ -17,6 +17,7 @@
 # Environment (for a database host that application hosts reach over TCP, e.g. the soak's cluster or
 # docs/deploy.md): POSTGRES_LISTEN_ADDRESSES (extra addresses to listen on beside 127.0.0.1, comma
 # separated) and POSTGRES_ALLOW_NETWORKS (CIDRs, space or comma separated, allowed in with a password).
+# POSTGRES_TRACK_COMMIT_TIMESTAMP=on records commit times (bench/monitor.sh measures store latency with them).
 #
 # Authentication: every connection, local socket or 127.0.0.1, needs a password (scram-sha-256);
 # no local user is trusted. The `marketlens` role (owner of its database, CREATEDB for the test
@@ -125,6 +126,8 @@ write_settings() {
         echo "max_connections = 200"
         echo "timezone = 'UTC'"
         echo "log_timezone = 'UTC'"
+        # The monitoring bench reads each event row's commit time (pg_xact_commit_timestamp).
+        echo "track_commit_timestamp = ${POSTGRES_TRACK_COMMIT_TIMESTAMP:-off}"
     } > "$conf.tmp"
     mv "$conf.tmp" "$conf"
     [[ $owner == "$(id -un)" ]] || chown "$owner:" "$conf"

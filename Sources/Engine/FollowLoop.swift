@@ -243,7 +243,7 @@ public final class FollowLoop: @unchecked Sendable {
 
     /// Most stores in one lane job. Bounds how long its transaction holds the rows it writes and how long a lease
     /// tick (queued first on a lane, waiting for those rows) waits: between two jobs, not behind a whole backlog.
-    static let maxBatch = 16
+    static let maxBatch = 32
 
     /// Stores in ascending key order (the order the lease statements lock rows in, so the two never wait for each
     /// other in a cycle), each key's in the order they were queued.

@@ -103,16 +103,23 @@ extension Simulator {
         if let d = faults.first(where: { $0.name == "duration" }) { total = max(0.1, d.double("seconds", total)) }
         let queuedFor = min(gen.rng.double(0.5, 2.0), total * 0.3)
         let eventsOn = body["enable_events"]?.boolValue ?? !["lite", "base", "core", "core2x"].contains(baseName)
+        // metadata sim_event_every (simulated seconds): progress messages about that far apart and stats at
+        // most that often, for load tests that want many runs at a realistic event rate.
+        let interval = (metadata["sim_event_every"]?.doubleValue
+            ?? metadata["sim_event_every"]?.stringValue.flatMap({ Double($0) })).map { max(0.5, $0) }
         var items: [(Double, TimelineItem.Kind)] = [(queuedFor, .status("running"))]
         if eventsOn {
             var times: [Double] = []
             var t = queuedFor + 0.1
-            while t < total - 0.2 { times.append(t); t += gen.rng.double(2, 6) }
+            while t < total - 0.2 {
+                times.append(t)
+                t += interval.map { gen.rng.double($0 * 0.5, $0 * 1.5) } ?? gen.rng.double(2, 6)
+            }
             for (t, m) in zip(times, gen.progressMessages(count: max(times.count, 1))) {
                 items.append((t, .progress(kind: m.0, message: m.1)))
             }
         }
-        let statsEvery = eventsOn ? 5.0 : 10.0
+        let statsEvery = max(eventsOn ? 5.0 : 10.0, interval ?? 0)
         var considered = 0
         var st = queuedFor + min(statsEvery, (total - queuedFor) / 2)
         while st < total {

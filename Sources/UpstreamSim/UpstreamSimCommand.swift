@@ -23,7 +23,7 @@ struct UpstreamSimCommand: ParsableCommand {
 
         OAUTH (Parallel's provider, docs.parallel.ai/integrations/oauth-provider): GET /.well-known/oauth-authorization-server, POST /getKeys/register (optional, as seed 002 does), GET /getKeys/authorize (any host-name client_id or a registered one; scope key:read; auto-approve; deny=1 refuses), POST /getKeys/token (PKCE S256; client_id = the authorising client or the redirect URI's host name). Issued tokens are accepted as API keys.
 
-        REPORTS: text runs end with their own reference section; metadata sim_refs or "sim:refs=<form>" in the input picks its form: numbered, bracket, mdlink, multiline, bare or none (else chosen by the content seed). The text basis lists every site visited. JSON runs sent with parallel-beta field-basis-2025-11-25 get per-element basis entries (key.0, key.1); auto-schema runs get nested dot-path basis fields. Run metadata sim_duration (simulated seconds) overrides a run's duration.
+        REPORTS: text runs end with their own reference section; metadata sim_refs or "sim:refs=<form>" in the input picks its form: numbered, bracket, mdlink, multiline, bare or none (else chosen by the content seed). The text basis lists every site visited. JSON runs sent with parallel-beta field-basis-2025-11-25 get per-element basis entries (key.0, key.1); auto-schema runs get nested dot-path basis fields. Run metadata sim_duration (simulated seconds) overrides a run's duration; sim_event_every (simulated seconds) spaces its progress messages and stats that far apart.
         """)
 
     @Option(help: "Address to listen on (env SIM_HOST).") var host: String?

@@ -4,12 +4,14 @@ import Postgres
 /// Stores mapped upstream events and keeps the report row's live columns (status, progress, sources) current.
 enum ReportProgress {
     /// Appends `events` to the report's log in order (each once per dedupe key, all in one statement) and updates
-    /// the row from those that were new, in one transaction. Returns the new events' seqs (nil for a duplicate);
-    /// empty when the report is no longer active.
+    /// the row from those that were new, in one transaction (the caller's, when one is open: the monitor's lane
+    /// jobs write many runs in one, and a savepoint each would cost two more round trips per store). Returns the
+    /// new events' seqs (nil for a duplicate); empty when the report is no longer active. At most four statements
+    /// whatever the number of events, two when they carry no progress figures and the report is running.
     @discardableResult
     static func record(_ events: [RunEventMapping.Mapped], reportID: Int64, on connection: Connection) throws -> [Int?] {
         guard !events.isEmpty else { return [] }
-        return try connection.transaction { connection in
+        let write = { (connection: Connection) throws -> [Int?] in
             // Lock first, so nothing is appended after a completion committed by someone else.
             guard let status = try ReportStore.status(of: reportID, lock: true, on: connection), status.isActive
             else { return [] }
@@ -27,11 +29,12 @@ enum ReportProgress {
                     considered: progress.map(\.sourcesConsidered).max() ?? last.sourcesConsidered,
                     read: progress.map(\.sourcesRead).max() ?? last.sourcesRead, recentSources: recent, on: connection)
             }
-            if new.contains(where: \.marksRunning) {
+            if status == .queued, new.contains(where: \.marksRunning) {
                 try markRunning(reportID: reportID, on: connection)
             }
             return seqs
         }
+        return connection.isInTransaction ? try write(connection) : try connection.transaction(write)
     }
 
     /// `queued → running` (one conditional UPDATE; a no-op when already running or finished).
