@@ -14,7 +14,8 @@
 # BENCH_PIN (1: wrk and the server on separate CPUs, the default when there are at least 2; 0: no pinning),
 # BENCH_CLIENT_CPUS (wrk's CPU list, default the last CPU), BENCH_SERVER_CPUS (nginx, the workers, PostgreSQL and
 # upstream-sim; default every other CPU). On 2 cores wrk, nginx and the workers otherwise take turns on both, and
-# the scheduling shows as the tail (p99/p50 of 8x for the static file itself), not as the pages' cost.
+# the scheduling shows as the tail (p99/p50 of 8x for the static file itself), not as the pages' cost. Pinned,
+# nginx gets one worker per server CPU (NGINX_WORKER_PROCESSES, unless set).
 # Prints a table (route, requests/s, vs static, p50, p99, p99/p50, errors, worker RSS) and keeps it in
 # bench/results/.
 # Routes that do not answer 200 before the run are listed as skipped. Loopback only.
@@ -30,6 +31,16 @@ query="${BENCH_QUERY:-battery recycling}"
 bash scripts/deps.sh --bench
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 bench_release_binaries
+
+cpus="$(nproc)"
+pin="${BENCH_PIN:-$((cpus >= 2 ? 1 : 0))}"
+client_cpus="${BENCH_CLIENT_CPUS:-$((cpus - 1))}"
+server_cpus="${BENCH_SERVER_CPUS:-$( ((cpus > 2)) && echo "0-$((cpus - 2))" || echo 0)}"
+# Pinned, nginx runs one worker per server CPU: two nginx workers taking turns on one CPU made the tail (p99/p50
+# of the static file 8.8x with two workers, 3.1x with one, 5 December).
+if ((pin)) && [[ -z "${NGINX_WORKER_PROCESSES:-}" ]]; then
+    export NGINX_WORKER_PROCESSES="$(taskset -c "$server_cpus" nproc 2>/dev/null || echo 1)"
+fi
 bench_run_dir marketlens-bench
 MARKETLENS_BUILD_CONFIG=release LOG_LEVEL="${LOG_LEVEL:-warning}" \
     bash scripts/stack.sh up --test --no-build --no-deps --run-dir "$RUN" >/dev/null
@@ -52,10 +63,6 @@ for route in "${routes[@]}"; do [[ "$route" == "$static" ]] || measured+=("$rout
 routes=("${measured[@]}")
 
 # Pinning: every process of the stack (and its threads and children) on the server CPUs, wrk on the client's.
-cpus="$(nproc)"
-pin="${BENCH_PIN:-$((cpus >= 2 ? 1 : 0))}"
-client_cpus="${BENCH_CLIENT_CPUS:-$((cpus - 1))}"
-server_cpus="${BENCH_SERVER_CPUS:-$( ((cpus > 2)) && echo "0-$((cpus - 2))" || echo 0)}"
 wrk_cmd=(wrk)
 pin_tree() { # CPUS PID: pins PID, all its threads and all its descendants.
     local cpu_list="$1" pid="$2" child
@@ -74,7 +81,7 @@ if ((pin)); then
     affinity() { taskset -c -p "$1" 2>/dev/null | awk -F': ' '{print $2}'; }
     nginx_worker="$(pgrep -P "$(read_pid "$RUN/nginx/nginx.pid")" | head -n 1)"
     app_worker="$(pgrep -P "$(read_pid "$RUN/marketlens.pid")" | head -n 1)"
-    pinning="pinned: wrk on CPU $client_cpus; nginx, workers, PostgreSQL, upstream-sim on CPU $server_cpus"
+    pinning="pinned: wrk on CPU $client_cpus; nginx ($NGINX_WORKER_PROCESSES worker(s)), workers, PostgreSQL, upstream-sim on CPU $server_cpus"
     pinning+=" (read back: nginx worker ${nginx_worker:+$(affinity "$nginx_worker")}, app worker ${app_worker:+$(affinity "$app_worker")})"
 else
     pinning="not pinned: wrk and the server share all $cpus CPUs"
