@@ -26,6 +26,24 @@ extension ParallelClient {
         apiError(status: status, body: body, head: head)
     }
 
+    /// The answer of a transfer, or its transport failure as Parallel's error.
+    public static func response(_ outcome: Result<HTTPResponse, HTTPClientError>) throws(ParallelError) -> HTTPResponse {
+        switch outcome {
+        case .success(let response): return response
+        case .failure(let error): throw .transport(error)
+        }
+    }
+
+    /// The problem an ended event-stream transfer stands for (`body`: the answer's body when it was not 200); nil
+    /// when the stream answered 200 and closed.
+    public func streamProblem(_ end: Result<HTTPResponseHead, HTTPClientError>, body: [UInt8]) -> ParallelError? {
+        switch end {
+        case .success(let head) where head.status == 200: nil
+        case .success(let head): error(status: head.status, body: body, head: head)
+        case .failure(let error): .transport(error)
+        }
+    }
+
     /// The run in the answer to `retrieveRunRequest`.
     public func decodeRun(_ response: HTTPResponse) throws(ParallelError) -> TaskRun {
         guard response.status == 200 else { throw error(status: response.status, body: response.body, head: response.head) }

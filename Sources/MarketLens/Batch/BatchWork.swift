@@ -80,7 +80,7 @@ final class BatchWork: FollowedWork {
         send(request, kind: .create) { [self] outcome in
             let group: TaskGroup
             do throws(ParallelError) {
-                group = try client.decodeGroup(try Self.response(outcome))
+                group = try client.decodeGroup(try ParallelClient.response(outcome))
             } catch {
                 return upstreamFailed(error)
             }
@@ -120,7 +120,7 @@ final class BatchWork: FollowedWork {
             }
             return true
         }, onEnd: { [self] result, body in
-            if let problem = streamProblem(result, body) { return upstreamFailed(problem) }
+            if let problem = client.streamProblem(result, body: body) { return upstreamFailed(problem) }
             let pairs = found
             ledger({ try $0.adopt(pairs) }, then: { [self] count in
                 guard let count else { return databaseProblem() }
@@ -262,7 +262,7 @@ final class BatchWork: FollowedWork {
 
     private func streamEnded(_ result: Result<HTTPResponseHead, HTTPClientError>, _ body: [UInt8]) {
         if streamStopped { return roundDone() }
-        if let problem = streamProblem(result, body) { return upstreamFailed(problem) }
+        if let problem = client.streamProblem(result, body: body) { return upstreamFailed(problem) }
         // The server closes the stream early when the group is idle; make sure no finish was missed.
         guard FollowLoop.now() - streamOpened < context.settings.streamSlice / 2 else { return roundDone() }
         ledger({ try $0.activeRunIDs() }, then: { [self] runIDs in
@@ -277,7 +277,7 @@ final class BatchWork: FollowedWork {
         send(client.retrieveRunRequest(runID), kind: .idempotent) { [self] outcome in
             let run: TaskRun
             do throws(ParallelError) {
-                run = try client.decodeRun(try Self.response(outcome))
+                run = try client.decodeRun(try ParallelClient.response(outcome))
             } catch {
                 return upstreamFailed(error)
             }
@@ -305,7 +305,7 @@ final class BatchWork: FollowedWork {
             send(client.resultRequest(runID: runID, timeout: 60), kind: .result) { [self] outcome in
                 let result: TaskRunResult
                 do throws(ParallelError) {
-                    result = try client.decodeResult(try Self.response(outcome))
+                    result = try client.decodeResult(try ParallelClient.response(outcome))
                 } catch {
                     if case .notFoundOrFailed = error {
                         return store({ try $0.failRun(runID: runID, message: "The run's result is not available.") },
@@ -415,22 +415,6 @@ final class BatchWork: FollowedWork {
                 "method": "\(request.method)", "delay_s": "\(delay)", "attempt": "\(attempt + 1)",
             ])
             loop?.after(key, seconds: delay) { [self] in send(request, kind: kind, attempt: attempt + 1, then: then) }
-        }
-    }
-
-    /// The upstream problem a finished stream transfer stands for, nil when it ended with a 200.
-    private func streamProblem(_ result: Result<HTTPResponseHead, HTTPClientError>, _ body: [UInt8]) -> ParallelError? {
-        switch result {
-        case .success(let head) where head.status == 200: nil
-        case .success(let head): client.error(status: head.status, body: body, head: head)
-        case .failure(let error): .transport(error)
-        }
-    }
-
-    private static func response(_ outcome: Result<HTTPResponse, HTTPClientError>) throws(ParallelError) -> HTTPResponse {
-        switch outcome {
-        case .success(let response): return response
-        case .failure(let error): throw .transport(error)
         }
     }
 

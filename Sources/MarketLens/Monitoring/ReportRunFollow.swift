@@ -79,12 +79,7 @@ final class ReportRunFollow: FollowedWork {
 
     private func ended(_ result: Result<HTTPResponseHead, HTTPClientError>, errorBody: [UInt8]) {
         if state.isFinished { return finish() }
-        let end: RunFollowState.ConnectionEnd
-        switch result {
-        case .success(let head) where head.status == 200: end = .closed
-        case .success(let head): end = .failed(context.client.error(status: head.status, body: errorBody, head: head))
-        case .failure(let error): end = .failed(.transport(error))
-        }
+        let end: RunFollowState.ConnectionEnd = context.client.streamProblem(result, body: errorBody).map { .failed($0) } ?? .closed
         let step = state.connectionEnded(end, duration: FollowLoop.now() - connectedAt)
         guard step == .checkRun else { return act(step) }
         fetchRun { [self] fetched in
@@ -123,7 +118,7 @@ final class ReportRunFollow: FollowedWork {
         let request = context.client.resultRequest(runID: runID, timeout: context.policy.resultTimeout)
         loop?.fetch(key, request) { [self] response in
             do throws(ParallelError) {
-                let result = try context.client.decodeResult(try Self.response(response))
+                let result = try context.client.decodeResult(try ParallelClient.response(response))
                 complete(result.run, result.output)
             } catch {
                 context.logger.warning("Fetching the Parallel result failed", metadata: [
@@ -197,17 +192,10 @@ final class ReportRunFollow: FollowedWork {
     private func fetchRun(_ then: @escaping (Result<TaskRun, ParallelError>) -> Void) {
         loop?.fetch(key, context.client.retrieveRunRequest(runID)) { [context] response in
             do throws(ParallelError) {
-                then(.success(try context.client.decodeRun(try Self.response(response))))
+                then(.success(try context.client.decodeRun(try ParallelClient.response(response))))
             } catch {
                 then(.failure(error))
             }
-        }
-    }
-
-    private static func response(_ result: Result<HTTPResponse, HTTPClientError>) throws(ParallelError) -> HTTPResponse {
-        switch result {
-        case .success(let response): return response
-        case .failure(let error): throw .transport(error)
         }
     }
 }
