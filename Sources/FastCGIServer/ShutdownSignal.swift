@@ -18,6 +18,6 @@ public final class ShutdownSignal: Sendable {
     public func wait(timeout: Duration?) -> Bool { latch.wait(timeout: timeout) }
 
     /// A descriptor that becomes readable (end of file) when shutdown is requested, for threads that block in
-    /// `poll` or `curl_multi_poll` and want to wake for shutdown too. Poll it; never read or close it.
+    /// `poll` or `epoll_wait` and want to wake for shutdown too. Poll it; never read or close it.
     public var fileDescriptor: Int32 { latch.fileDescriptor }
 }

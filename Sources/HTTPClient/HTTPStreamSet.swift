@@ -1,4 +1,5 @@
 internal import CCurl
+import Glibc
 
 /// Follows many streaming requests from one thread over a libcurl multi handle (HTTP/2 streams to the same
 /// host share a connection). Create, use and drop it on one thread; its callbacks run inside ``poll(timeout:)``.
@@ -38,6 +39,9 @@ public final class HTTPStreamSet {
     /// look): a poll pops only the due ones, instead of walking every stream.
     private var stallChecks = DeadlineHeap<(id: String, serial: Int)>()
     private var nextSerial = 0
+    /// `poll`'s buffers for the descriptors epoll reports ready and their `CURL_CSELECT_*` flags.
+    private var readyDescriptors = [Int32](repeating: -1, count: 256)
+    private var readyFlags = [Int32](repeating: 0, count: 256)
     private var nextStallCheck = 0.0
     /// Idle time of the streams counts only while this set listens (see `ListeningClock`).
     private let clock = ListeningClock()
@@ -112,28 +116,52 @@ public final class HTTPStreamSet {
         }
     }
 
-    /// Waits up to `timeout` seconds for network activity (or a ``HTTPStreamSetWaker/wakeUp()``), moves every
-    /// stream forward (running its callbacks) and ends the finished ones. Returns how many streams are still
-    /// followed. With nothing to follow it just waits.
+    /// Waits up to `timeout` seconds for network activity, libcurl's next timer or a ``HTTPStreamSetWaker/wakeUp()``;
+    /// moves the streams whose sockets are ready (or whose timers are due) forward, running their callbacks, and
+    /// ends the finished ones. Returns how many streams are still followed. With nothing to follow it just waits.
     @discardableResult
     public func poll(timeout: Double) throws -> Int {
         if let lastReturn { clock.away(HTTPTransferState.now() - lastReturn) }
         defer { lastReturn = HTTPTransferState.now() }
-        let milliseconds = Int32(clamping: Int((max(0, timeout) * 1000).rounded()))
-        let waited = curl_multi_poll(multi, nil, 0, milliseconds, nil)
-        try check(waited, "curl_multi_poll")
+        var wait = max(0, timeout)
+        if let due = multiHandle.timerDeadline { wait = min(wait, max(0, due - HTTPTransferState.now())) }
+        let milliseconds = Int32(clamping: Int((wait * 1000).rounded(.up)))
+        let ready = ml_epoll_wait(multiHandle.epoll, &readyDescriptors, &readyFlags, Int32(readyDescriptors.count),
+                                  milliseconds)
+        guard ready >= 0 else {
+            throw HTTPClientError(kind: .other, code: errno, call: "epoll_wait", requestNotSent: true,
+                                  detail: String(cString: strerror(errno)))
+        }
 
         var running: Int32 = 0
+        var failed = CURLM_OK
         performing = true
-        let performed = curl_multi_perform(multi, &running)
+        for index in 0..<Int(ready) {
+            let descriptor = readyDescriptors[index]
+            if descriptor == multiHandle.wakeDescriptor {
+                ml_eventfd_drain(descriptor)
+                continue
+            }
+            let code = curl_multi_socket_action(multi, descriptor, readyFlags[index], &running)
+            if code != CURLM_OK { failed = code }
+        }
+        if let due = multiHandle.timerDeadline, HTTPTransferState.now() >= due {
+            // Cleared first: the action usually sets the next deadline.
+            multiHandle.timerDeadline = nil
+            let code = curl_multi_socket_action(multi, Self.timeoutSocket, 0, &running)
+            if code != CURLM_OK { failed = code }
+        }
         performing = false
         applyPending()
-        try check(performed, "curl_multi_perform")
+        try check(failed, "curl_multi_socket_action")
 
         finishCompleted()
         endStalled()
         return entries.count
     }
+
+    /// `CURL_SOCKET_TIMEOUT` (a cast macro Swift does not import): "act on the timer, no socket".
+    private static let timeoutSocket: Int32 = -1
 
     private func attach(_ entry: Entry) throws {
         let code = curl_multi_add_handle(multi, entry.handle.raw)
