@@ -7,7 +7,8 @@ public struct LeaseStatements<Item: Sendable>: Sendable {
     /// Leases up to `limit` free or expired rows to `owner` (`UPDATE … FOR UPDATE SKIP LOCKED … RETURNING`).
     public var claim: @Sendable (_ owner: String, _ leaseSeconds: Double, _ limit: Int, _ connection: Connection)
         throws -> [Item]
-    /// Extends `owner`'s leases on `ids` in one `UPDATE … RETURNING`; returns those still held and active.
+    /// Extends `owner`'s leases on `ids` (at least those with less than a third of `leaseSeconds` left) in one
+    /// statement; returns those still held and active.
     public var renew: @Sendable (_ ids: [Int64], _ owner: String, _ leaseSeconds: Double, _ connection: Connection)
         throws -> Set<Int64>
     /// Hands back every lease `owner` holds; returns how many.
@@ -45,15 +46,20 @@ public final class LeasedWork<Item: Sendable>: Sendable {
     let statements: LeaseStatements<Item>
     let leaseSeconds: Double
     let capacity: Int
+    /// Most rows one tick claims: a burst of new work is shared by the processes ticking meanwhile instead of
+    /// going to whichever ticks first (which took 2,000 of 3,000 runs, and followed them on one thread).
+    let claimsPerTick: Int
     private let held = Mutex<Set<Int64>>([])
 
-    /// A runner holding at most `capacity` rows, each for `leaseSeconds` past its last tick.
+    /// A runner holding at most `capacity` rows, each for `leaseSeconds` past its last renewal, claiming at most
+    /// `claimsPerTick` a tick.
     public init(statements: LeaseStatements<Item>, owner: String = LeaseOwner.current, leaseSeconds: Double,
-                capacity: Int) {
+                capacity: Int, claimsPerTick: Int = 250) {
         self.statements = statements
         self.owner = owner
         self.leaseSeconds = leaseSeconds
         self.capacity = capacity
+        self.claimsPerTick = max(1, claimsPerTick)
     }
 
     /// How many rows this process holds.
@@ -62,7 +68,7 @@ public final class LeasedWork<Item: Sendable>: Sendable {
     /// The ids this process holds.
     public var ids: Set<Int64> { held.withLock { $0 } }
 
-    /// Renews every held lease (one statement) and, while below capacity, claims more (one statement).
+    /// Renews the held leases (one statement) and, while below capacity, claims more (one statement).
     public func tick(on connection: Connection) throws -> Tick {
         let ids = held.withLock { Array($0) }
         var lost: [Int64] = []
@@ -70,7 +76,7 @@ public final class LeasedWork<Item: Sendable>: Sendable {
             let renewed = try statements.renew(ids, owner, leaseSeconds, connection)
             lost = ids.filter { !renewed.contains($0) }
         }
-        let free = capacity - (ids.count - lost.count)
+        let free = min(claimsPerTick, capacity - (ids.count - lost.count))
         let claimed = free > 0 ? try statements.claim(owner, leaseSeconds, free, connection) : []
         held.withLock { set in
             for id in lost { set.remove(id) }

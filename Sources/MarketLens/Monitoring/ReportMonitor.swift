@@ -5,7 +5,7 @@ import Postgres
 import Synchronization
 
 /// The report monitor of one worker process (product.md §2, §7.4). Its service thread is the lease runner: every
-/// `loopInterval` it renews every lease it holds and claims more (`LeasedWork`: two statements, however many
+/// `loopInterval` it renews the leases it holds and claims more (`LeasedWork`: two statements, however many
 /// runs), reconciles uncertain creates, sends due e-mail and runs maintenance. The runs it holds are followed by
 /// the process's one monitoring thread (`FollowLoopThread`: one libcurl multi handle for every run and every batch
 /// group), which stores through the process's database lanes. On shutdown it stops following its runs and releases its leases in one statement so another
