@@ -142,8 +142,11 @@ public struct RunFollowState: Sendable {
         return .reconnect(delay: reconnectDelay(random: random), reason: pendingReason)
     }
 
-    /// Backoff for the next connect: `initial·2^(failures−1)` capped, times a jitter in [0.5, 1].
+    /// Backoff for the next connect: `initial·2^(failures−1)` capped, times a jitter in [0.5, 1]; none after a
+    /// healthy connection (the 570 s cap closes every stream while its run goes on: the events emitted until the
+    /// next connect reach the report that much later, and waiting a second there was most of the store tail).
     public func reconnectDelay(random: Double) -> Double {
+        guard consecutiveFailures > 0 else { return 0 }
         let exponent = Double(max(0, consecutiveFailures - 1))
         let base = min(policy.reconnectInitialDelay * pow2(exponent), policy.reconnectMaxDelay)
         return base * (0.5 + 0.5 * min(max(random, 0), 1))

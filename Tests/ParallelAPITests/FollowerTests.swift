@@ -214,7 +214,8 @@ struct FollowerTests {
         let outcome = follower(policy).follow(runID: "trun_f", source: source) { update in
             if case .reconnecting(_, let delay, _) = update { delays.append(delay) }
         }
-        #expect(delays == [1, 1, 2, 3])
+        // The first connection brought a new event (healthy): reconnect at once; the empty ones after it back off.
+        #expect(delays == [0, 1, 2, 3])
         #expect(source.connectCount == 5)
         guard case .gaveUp(.streamExhausted(5), let lastRun) = outcome else { Issue.record("\(outcome)"); return }
         #expect(lastRun?.status == .running)
@@ -253,6 +254,9 @@ struct FollowerTests {
         #expect(state.reconnectDelay(random: 1) == 30 && state.reconnectDelay(random: 0) == 15)
         state.connectionStarted()
         _ = state.connectionEnded(.closed, duration: 600)  // a long healthy connection resets the backoff
-        #expect(state.consecutiveFailures == 0 && state.reconnectDelay(random: 1) == 2)
+        #expect(state.consecutiveFailures == 0 && state.reconnectDelay(random: 1) == 0)
+        state.connectionStarted()
+        _ = state.connectionEnded(.closed, duration: 0)  // the first failure after it waits the initial delay
+        #expect(state.reconnectDelay(random: 1) == 2 && state.reconnectDelay(random: 0) == 1)
     }
 }
