@@ -124,6 +124,12 @@ public struct Query: Sendable, ExpressibleByStringInterpolation, CustomStringCon
             bind(PostgresBind(type: .textArray, text: PostgresArrayText.encode(values, quoted: true)))
         }
 
+        /// A list of strings with gaps, sent as one `text[]` parameter whose `nil` elements are NULL (cast it to the
+        /// array type wanted: `::float8[]`, `::jsonb[]`, `::boolean[]`).
+        public mutating func appendInterpolation(_ values: [String?]) {
+            bind(PostgresBind(type: .textArray, text: PostgresArrayText.encode(values)))
+        }
+
         /// A list of integers, sent as one `bigint[]` parameter.
         public mutating func appendInterpolation(_ values: [Int]) {
             bind(PostgresBind(type: .int8Array, text: PostgresArrayText.encode(values.map(String.init), quoted: false)))
@@ -178,6 +184,12 @@ public enum PostgresIdentifier {
 
 /// One-dimensional array literals in text format (`{"a","b"}`).
 enum PostgresArrayText {
+    /// Quoted elements, `nil` as an unquoted NULL.
+    static func encode(_ elements: [String?]) -> String {
+        "{" + elements.map { $0.map { encode([$0], quoted: true).dropFirst().dropLast() }.map(String.init) ?? "NULL" }
+            .joined(separator: ",") + "}"
+    }
+
     static func encode(_ elements: [String], quoted: Bool) -> String {
         guard quoted else { return "{" + elements.joined(separator: ",") + "}" }
         let items = elements.map { element -> String in

@@ -34,6 +34,45 @@ struct ReportEventLogTests {
         }
     }
 
+    /// What the monitor stores: each event once, and the row's live columns from the new ones only (the highest
+    /// figures, the last non-empty source list, queued → running); nothing once the report has finished.
+    @Test func recordingAPassKeepsTheLiveColumnsFromTheNewEventsOnly() throws {
+        try MigratedDatabase.with { url in
+            let connection = try Connection(url: url)
+            let report = try MigratedDatabase.insertReport(on: connection)
+            func progress(_ meter: Double, _ read: Int, _ sources: [String]) -> RunEventMapping.Mapped {
+                RunEventMapping.Mapped(event: .progress(.init(progress: meter, sourcesConsidered: read * 10,
+                                                              sourcesRead: read, recentSources: sources)),
+                                       dedupeKey: "stats:\(meter)", marksRunning: true)
+            }
+            let message = RunEventMapping.Mapped(
+                event: .message(.init(kind: "plan", text: "Planning", timestamp: "t1")), dedupeKey: "msg:1",
+                marksRunning: true)
+            let first = try ReportProgress.record([progress(40, 4, ["https://a.example/1"]), message],
+                                                  reportID: report, on: connection)
+            #expect(first == [1, 2])
+            // A replay of the first pass plus newer figures that are lower than the replayed ones (out of order
+            // upstream) and carry no sources: only the new event counts, and it lowers nothing.
+            let second = try ReportProgress.record([progress(40, 4, ["https://a.example/1"]), message,
+                                                    progress(30, 3, [])], reportID: report, on: connection)
+            #expect(second == [nil, nil, 3])
+            let row = try #require(try connection.queryFirst(
+                """
+                SELECT status, progress_meter::float8 AS meter, sources_considered, sources_read,
+                       recent_sources::text AS recent, started_at IS NOT NULL AS started, event_seq
+                FROM reports WHERE id = \(report)
+                """))
+            #expect(try row.string("status") == "running" && row.bool("started"))
+            #expect(try row.double("meter") == 40 && row.int("sources_considered") == 40 && row.int("sources_read") == 4)
+            #expect(try row.string("recent") == #"["https://a.example/1"]"#)
+            #expect(try row.int("event_seq") == 3)
+
+            try connection.execute("UPDATE reports SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL WHERE id = \(report)")
+            #expect(try ReportProgress.record([progress(90, 9, [])], reportID: report, on: connection).isEmpty)
+            #expect(try ReportEventLog.events(of: report, after: 0, on: connection).count == 3)
+        }
+    }
+
     @Test func payloadsAreOneLineJSONWithTheSpecifiedFieldNames() throws {
         let progress = ReportEvent.progress(
             .init(progress: 37.5, sourcesConsidered: 223, sourcesRead: 22, recentSources: ["https://example.org/a"]))

@@ -119,6 +119,23 @@ struct BindTests {
         }
     }
 
+    @Test("arrays with gaps bind NULL elements and cast to other array types")
+    func arraysWithGaps() throws {
+        try TestDatabase.withSchema { database in
+            let connection = try database.connect()
+            let numbers: [String?] = ["1.5", nil, "-2"]
+            let texts: [String?] = [nil, "b \"quoted\", {x}", "NULL"]
+            let row = try #require(try connection.queryFirst(
+                """
+                SELECT (\(numbers)::float8[])[1] + (\(numbers)::float8[])[3] AS sum,
+                       (\(numbers)::float8[])[2] IS NULL AS gap, (\(texts))[1] IS NULL AS first_null,
+                       (\(texts))[2] AS second, (\(texts))[3] AS third
+                """))
+            #expect(try row.double("sum") == -0.5 && row.bool("gap") && row.bool("first_null"))
+            #expect(try row.string("second") == "b \"quoted\", {x}" && row.string("third") == "NULL")
+        }
+    }
+
     @Test("fragments compose with parameters renumbered")
     func composition() throws {
         try TestDatabase.withSchema { database in

@@ -137,8 +137,9 @@ public struct StoredReportEvent: Sendable, Equatable {
     }
 }
 
-/// The one way events enter `report_events` (through `append_log_events`, which locks the report row so
-/// concurrent writers get gap-free, ordered sequence numbers and a duplicate `dedupeKey` is stored once).
+/// How single events enter `report_events` (through `append_log_events`, which locks the report row so concurrent
+/// writers get gap-free, ordered sequence numbers and a duplicate `dedupeKey` is stored once; the monitor records
+/// a run's events through `record_report_events`, which appends through the same function).
 public enum ReportEventLog {
     /// Appends `event` to report `reportID` (internal id); returns its seq, or nil when `dedupeKey` was seen.
     @discardableResult
@@ -149,29 +150,6 @@ public enum ReportEventLog {
         let row = try connection.queryFirst(
             "SELECT append_report_event(\(reportID), \(event.type), \(payload), \(dedupeKey)) AS seq")
         return try row?.optionalInt("seq")
-    }
-
-    /// Appends `events` (with their dedupe keys) to report `reportID` in order, in one statement
-    /// (`append_log_events`: the row locked once, its seq raised once, one INSERT); returns each one's seq, or nil
-    /// for one whose dedupe key was seen (before, or earlier in `events`).
-    public static func append(
-        _ events: [(event: ReportEvent, dedupeKey: String)], to reportID: Int64, on connection: Connection
-    ) throws -> [Int?] {
-        guard !events.isEmpty else { return [] }
-        let types = events.map(\.event.type)
-        let payloads = try events.map { try $0.event.payloadJSON() }
-        let keys = events.map(\.dedupeKey)
-        let rows = try connection.query(
-            """
-            SELECT s.seq FROM unnest(append_log_events('report', \(reportID), \(types)::text[], \(payloads)::jsonb[],
-                                                       \(keys)::text[])) WITH ORDINALITY AS s(seq, n)
-            ORDER BY s.n
-            """)
-        guard rows.count == events.count else {
-            throw PostgresError(.statementFailed, call: "append_log_events",
-                                message: "appended \(rows.count) of \(events.count) events")
-        }
-        return try rows.map { try $0.optionalInt("seq") }
     }
 
     /// The events of `reportID` after `seq`, in order, at most `limit`.

@@ -22,29 +22,6 @@ struct FinishedReport {
 extension ReportStore {
     // MARK: - Lifecycle transitions (each one conditional statement)
 
-    /// `queued → running` (a no-op when already running or finished).
-    static func markRunning(reportID: Int64, on connection: Connection) throws {
-        try connection.execute(
-            """
-            UPDATE reports SET status = 'running', started_at = coalesce(started_at, now())
-            WHERE id = \(reportID) AND status = 'queued'
-            """)
-    }
-
-    /// Raises the live columns (progress never goes back; an empty source list keeps the last one).
-    static func recordProgress(reportID: Int64, progress: Double, considered: Int, read: Int,
-                               recentSources: PostgresJSON, on connection: Connection) throws {
-        try connection.execute(
-            """
-            UPDATE reports SET progress_meter = GREATEST(progress_meter, \(progress)),
-                sources_considered = GREATEST(sources_considered, \(considered)),
-                sources_read = GREATEST(sources_read, \(read)),
-                recent_sources = CASE WHEN jsonb_array_length(\(recentSources)) > 0 THEN \(recentSources)
-                                      ELSE recent_sources END
-            WHERE id = \(reportID) AND \(unescaped: active)
-            """)
-    }
-
     /// `queued|running → completed` with its content; nil when someone else finished it first. Raises a unique
     /// violation on a slug clash (the caller retries with another suffix inside a savepoint).
     static func complete(reportID: Int64, content: String, basis: PostgresJSON, title: String, slug: String,
