@@ -2,8 +2,10 @@
 # `make bench` (monitoring capacity, issue 11): MONITOR_STEPS ("1000 3000") concurrent report runs on upstream-sim
 # at a short time scale (MONITOR_TIME_SCALE 0.1; each run lasts MONITOR_SIM_DURATION 900 simulated seconds, 90 real
 # ones, with a progress message and a stats event every MONITOR_EVENT_INTERVAL 40 simulated seconds: each run
-# sends about one event every 2 s, 3,000 runs 1,500 a second), followed by the default 2 workers of a throw-away
-# release stack with the production monitor settings; one table row per step (bench/monitor_load.py says what each
+# sends about one event every 2 s, 3,000 runs 1,500 a second), created all at once and then evenly over 30 s
+# (MONITOR_RAMPS "0 30": all at once, every run's 570-s stream cap and its completion fall in the same seconds; over
+# 30 s, as reports arrive from visitors, they are spread, and still all 3,000 run at once for a minute), followed by
+# the default 2 workers of a throw-away release stack with the production monitor settings; one table row per step (bench/monitor_load.py says what each
 # column measures). The cluster records commit times, so store latency is upstream emit -> row committed.
 # MARKETLENS_BIN skips the build. Keeps the table in bench/results/.
 set -euo pipefail
@@ -23,5 +25,6 @@ out="bench/results/monitor-$(date -u +%Y%m%dT%H%M%SZ).txt"
         "${#pids[@]} workers; time scale ${MONITOR_TIME_SCALE:-0.1}"
     POSTGRES_PORT="$POSTGRES_PORT" python3 bench/monitor_load.py --database-url "$DATABASE_URL" \
         --sim-url "$UPSTREAM_SIM_URL" --worker-pids "${pids[@]}" --steps ${MONITOR_STEPS:-1000 3000} \
-        --sim-duration "${MONITOR_SIM_DURATION:-900}" --sim-event-interval "${MONITOR_EVENT_INTERVAL:-40}"
+        --sim-duration "${MONITOR_SIM_DURATION:-900}" --sim-event-interval "${MONITOR_EVENT_INTERVAL:-40}" \
+        --ramps ${MONITOR_RAMPS:-0 30}
 } | tee "$out"

@@ -1,5 +1,5 @@
 """Monitoring capacity (issue 11), driven by bench/monitor.sh: for each step, N report runs are created on
-upstream-sim at once and their reports inserted `queued` (as tests/stack/test_monitor_load.py does: the public form's
+upstream-sim (at once, or evenly over a ramp of seconds) and their reports inserted `queued` (as tests/stack/test_monitor_load.py does: the public form's
 rate limits are not what is measured), then the workers' monitors follow all of them until every one is finished.
 One table row per step:
 
@@ -75,7 +75,7 @@ def percentile_ms(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def step(args: argparse.Namespace, runs: int) -> dict:
+def step(args: argparse.Namespace, runs: int, ramp: float) -> dict:
     db = args.database_url
     prefix = f"rpt_mb{secrets.token_hex(4)}n{runs}_"
     ids = [f"{prefix}{n:05d}" for n in range(runs)]
@@ -83,15 +83,24 @@ def step(args: argparse.Namespace, runs: int) -> dict:
     since = sim_request(args.sim_url, "/__sim/requests?path=/nothing")["last_seq"]
     cpu_before = sum(cpu_ticks(f"/proc/{pid}/stat") for pid in args.worker_pids)
     started = time.monotonic()
-    run_ids = create_runs(args.sim_url, ids, args.sim_duration, args.sim_event_interval)
+    # Created in one-second slices over `ramp` seconds (all at once with 0), each slice's reports inserted `queued`
+    # as soon as its runs exist, so the monitors see them arrive as the public form would hand them over.
+    slices = max(1, int(ramp))
+    creates: Counter = Counter()
+    for index in range(slices):
+        chunk = ids[index * runs // slices:(index + 1) * runs // slices]
+        due = started + index * ramp / slices
+        time.sleep(max(0.0, due - time.monotonic()))
+        since = sim_request(args.sim_url, "/__sim/requests?path=/nothing")["last_seq"]
+        run_ids = create_runs(args.sim_url, chunk, args.sim_duration, args.sim_event_interval)
+        # The simulator keeps its last 10,000 requests: count the creates now, and at the end any made since.
+        creates += count_creates(args.sim_url, since, prefix)
+        values = ",\n".join(f"('{public_id}', '{run_id}', 'Monitor bench', 'Monitor bench', '', 'ultra', NULL, "
+                            "'queued', 'unlisted')" for public_id, run_id in zip(chunk, run_ids))
+        psql(db, "INSERT INTO reports (public_id, task_run_id, title, industry, region, processor, email, status, "
+                 f"visibility) VALUES {values};")
     created = time.monotonic() - started
-    # The simulator keeps its last 10,000 requests: count the creates now, and at the end any made since.
-    creates = count_creates(args.sim_url, since, prefix)
     since = sim_request(args.sim_url, "/__sim/requests?path=/nothing")["last_seq"]
-    values = ",\n".join(f"('{public_id}', '{run_id}', 'Monitor bench', 'Monitor bench', '', 'ultra', NULL, 'queued', "
-                        "'unlisted')" for public_id, run_id in zip(ids, run_ids))
-    psql(db, "INSERT INTO reports (public_id, task_run_id, title, industry, region, processor, email, status, "
-             f"visibility) VALUES {values};")
 
     followed_max = 0
     followed_by: Counter = Counter()
@@ -116,14 +125,19 @@ def step(args: argparse.Namespace, runs: int) -> dict:
 
     events = int(psql(db, f"SELECT count(*) FROM report_events e JOIN reports r ON r.id = e.report_id "
                           f"WHERE r.public_id LIKE {like};"))
-    latencies = [float(line) for line in psql(db, f"""
+    # Emit time, latency (ms) and report of every measured message; MONITOR_DUMP=file keeps them for a closer look.
+    measured = psql(db, f"""
         WITH ev AS (
             SELECT e.report_id, e.type, pg_xact_commit_timestamp(e.xmin) AS committed,
                    CASE WHEN e.type = 'message' THEN (e.payload->>'timestamp')::timestamptz END AS emitted
             FROM report_events e JOIN reports r ON r.id = e.report_id WHERE r.public_id LIKE {like}),
         first AS (SELECT report_id, min(committed) AS followed FROM ev GROUP BY report_id)
-        SELECT round(1000 * extract(epoch FROM ev.committed - ev.emitted), 1)
-        FROM ev JOIN first USING (report_id) WHERE ev.emitted > first.followed;""").splitlines() if line]
+        SELECT extract(epoch FROM ev.emitted) || ' ' || round(1000 * extract(epoch FROM ev.committed - ev.emitted), 1)
+               || ' ' || ev.report_id
+        FROM ev JOIN first USING (report_id) WHERE ev.emitted > first.followed ORDER BY ev.emitted;""")
+    if os.environ.get("MONITOR_DUMP"):
+        Path(f"{os.environ['MONITOR_DUMP']}-{runs}-{ramp:.0f}s").write_text(measured)
+    latencies = [float(line.split()[1]) for line in measured.splitlines() if line]
     once = psql(db, f"""
         SELECT count(*) FILTER (WHERE r.status = 'completed') || ' ' || count(*) FILTER (WHERE c.n = 1)
         FROM reports r LEFT JOIN LATERAL (SELECT count(*) AS n FROM report_events e
@@ -131,7 +145,7 @@ def step(args: argparse.Namespace, runs: int) -> dict:
         WHERE r.public_id LIKE {like};""").split()
     creates += count_creates(args.sim_url, since, prefix)
     return {
-        "runs": runs, "created_s": created, "elapsed_s": elapsed, "finished": finished,
+        "runs": runs, "ramp": ramp, "created_s": created, "elapsed_s": elapsed, "finished": finished,
         "followed": followed_max, "followed_by": sorted(followed_by.values(), reverse=True),
         "threads": threads, "connections": connections, "events": events,
         "cpu_ms_per_event": 1000 * cpu / events if events else float("nan"), "cpu_s": cpu,
@@ -150,18 +164,21 @@ def main() -> None:
     parser.add_argument("--sim-duration", type=float, default=900, help="simulated seconds a run lasts")
     parser.add_argument("--sim-event-interval", type=float, default=40,
                         help="simulated seconds between a run's progress messages (and at most as often, stats)")
+    parser.add_argument("--ramps", type=float, nargs="+", default=[0],
+                        help="real seconds over which a step's runs are created, evenly (0: all at once); each step "
+                             "runs once per ramp")
     parser.add_argument("--timeout", type=float, default=600, help="real seconds a step may take")
     args = parser.parse_args()
 
-    header = ("| runs | followed (per worker) | threads/worker | PG conns/worker | events stored | "
+    header = ("| runs | created over | followed (per worker) | threads/worker | PG conns/worker | events stored | "
               "worker CPU ms/event | store p50 ms | store p99 ms | completed | 1 completed event | 1 upstream run | "
               "step s |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     failed = False
-    for runs in args.steps:
-        row = step(args, runs)
-        print(f"| {row['runs']:,} | {row['followed']:,} ({' + '.join(str(n) for n in row['followed_by'])}) "
+    for runs, ramp in [(runs, ramp) for runs in args.steps for ramp in args.ramps]:
+        row = step(args, runs, ramp)
+        print(f"| {row['runs']:,} | {row['ramp']:.0f} s | {row['followed']:,} ({' + '.join(str(n) for n in row['followed_by'])}) "
               f"| {' / '.join(map(str, row['threads']))} | {' / '.join(map(str, row['connections']))} "
               f"| {row['events']:,} | {row['cpu_ms_per_event']:.3f} ({row['cpu_s']:.1f} s) "
               f"| {row['p50']:.0f} | {row['p99']:.0f} (n={row['latency_n']:,}) | {row['completed']:,} "

@@ -18,6 +18,7 @@
 # docs/deploy.md): POSTGRES_LISTEN_ADDRESSES (extra addresses to listen on beside 127.0.0.1, comma
 # separated) and POSTGRES_ALLOW_NETWORKS (CIDRs, space or comma separated, allowed in with a password).
 # POSTGRES_TRACK_COMMIT_TIMESTAMP=on records commit times (bench/monitor.sh measures store latency with them).
+# POSTGRES_EXTRA_CONF adds settings for a diagnosis, separated by ";" (log_checkpoints = on; log_lock_waits = on).
 #
 # Authentication: every connection, local socket or 127.0.0.1, needs a password (scram-sha-256);
 # no local user is trusted. The `marketlens` role (owner of its database, CREATEDB for the test
@@ -128,6 +129,8 @@ write_settings() {
         echo "log_timezone = 'UTC'"
         # The monitoring bench reads each event row's commit time (pg_xact_commit_timestamp).
         echo "track_commit_timestamp = ${POSTGRES_TRACK_COMMIT_TIMESTAMP:-off}"
+        # Settings for a diagnosis (POSTGRES_EXTRA_CONF="log_checkpoints = on; log_lock_waits = on"), one per ';'.
+        [[ -z ${POSTGRES_EXTRA_CONF:-} ]] || tr ';' '\n' <<< "$POSTGRES_EXTRA_CONF" | sed 's/^ *//'
     } > "$conf.tmp"
     mv "$conf.tmp" "$conf"
     [[ $owner == "$(id -un)" ]] || chown "$owner:" "$conf"

@@ -28,6 +28,7 @@ public final class FollowLoop: @unchecked Sendable {
     private struct PendingStore {
         let key: FollowKey
         let generation: Int
+        let heavy: Bool
         let job: (Connection) throws -> Bool
         let then: (Bool) -> Void
     }
@@ -170,14 +171,17 @@ public final class FollowLoop: @unchecked Sendable {
         timers.push(Timer(key: key, generation: generation, action: action), at: Self.now() + max(0, seconds))
     }
 
-    /// Queues `job` for `key`'s database lane. Everything queued for a lane while its previous job runs goes as one
-    /// lane job, in one transaction (keys in ascending order, each key's jobs in the order queued; one failing job
-    /// undoes nothing of the others: the batch is then written again with a savepoint per job). `then` runs on the
-    /// loop thread with the job's answer (false when it threw), unless `key` was cancelled meanwhile.
-    public func store(_ key: FollowKey, _ job: @escaping (Connection) throws -> Bool, then: @escaping (Bool) -> Void = { _ in }) {
+    /// Queues `job` for `key`'s database lane. What is queued for a lane while its previous job runs goes as the
+    /// next lane job, in one transaction (keys in ascending order, each key's jobs in the order queued; one failing
+    /// job undoes nothing of the others: the batch is then written again with a savepoint per job). A `heavy` job
+    /// (a completion: the report's content indexed for search) goes after the light ones queued for other keys, so
+    /// a burst of completions does not hold up the events of the runs still going. `then` runs on the loop thread
+    /// with the job's answer (false when it threw), unless `key` was cancelled meanwhile.
+    public func store(_ key: FollowKey, heavy: Bool = false, _ job: @escaping (Connection) throws -> Bool,
+                      then: @escaping (Bool) -> Void = { _ in }) {
         guard let generation = works[key]?.generation else { return }
         pendingStores[lanes.lane(for: key.id), default: []].append(
-            PendingStore(key: key, generation: generation, job: job, then: then))
+            PendingStore(key: key, generation: generation, heavy: heavy, job: job, then: then))
     }
 
     /// Runs passes until `stop` is requested, then drops every transfer (the caller releases the leases).
@@ -226,19 +230,37 @@ public final class FollowLoop: @unchecked Sendable {
         }
     }
 
-    /// Hands each lane that is not busy with jobs of ours everything queued for it, in lane jobs of at most
-    /// `maxBatch` stores. Under load the jobs fill up (one transaction, one commit for many events) instead of
-    /// queueing up behind each other; when idle each store goes at once. `waitingForNothing` (at stop) hands over
-    /// everything, busy or not.
+    /// Hands each lane that is not busy with a job of ours its next lane job: at most `maxBatch` of the stores
+    /// queued for it, the light ones first (those of a key with a heavy store queued wait behind it, in order), then
+    /// the rest in the order queued. Under load the jobs fill up (one transaction, one commit for many events)
+    /// instead of queueing up behind each other; when idle each store goes at once. `waitingForNothing` (at stop)
+    /// hands over everything, busy or not.
     private func flushStores(waitingForNothing: Bool = false) {
         for lane in Array(pendingStores.keys) where waitingForNothing || busyLanes[lane, default: 0] == 0 {
-            guard let stores = pendingStores.removeValue(forKey: lane), !stores.isEmpty else { continue }
-            for start in stride(from: 0, to: stores.count, by: Self.maxBatch) {
+            guard var stores = pendingStores.removeValue(forKey: lane), !stores.isEmpty else { continue }
+            repeat {
+                let (job, rest) = Self.nextJob(from: stores)
                 busyLanes[lane, default: 0] += 1
-                submit(LoopOnly(Self.ordered(Array(stores[start..<min(stores.count, start + Self.maxBatch)]))),
-                       lane: lane)
-            }
+                submit(LoopOnly(Self.ordered(job)), lane: lane)
+                stores = rest
+            } while waitingForNothing && !stores.isEmpty
+            if !stores.isEmpty { pendingStores[lane] = stores }
         }
+    }
+
+    /// Splits `stores` (in the order queued) into the next lane job and what waits for the one after it.
+    private static func nextJob(from stores: [PendingStore]) -> (job: [PendingStore], rest: [PendingStore]) {
+        guard stores.count > maxBatch else { return (stores, []) }
+        var behindHeavy = Set<FollowKey>()
+        var light: [Int] = []
+        var other: [Int] = []
+        for (index, store) in stores.enumerated() {
+            if store.heavy { behindHeavy.insert(store.key) }
+            if store.heavy || behindHeavy.contains(store.key) { other.append(index) } else { light.append(index) }
+        }
+        let chosen = Set((light + other).prefix(maxBatch))
+        return (stores.indices.filter { chosen.contains($0) }.map { stores[$0] },
+                stores.indices.filter { !chosen.contains($0) }.map { stores[$0] })
     }
 
     /// Most stores in one lane job. Bounds how long its transaction holds the rows it writes and how long a lease

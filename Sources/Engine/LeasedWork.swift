@@ -4,9 +4,10 @@ import Synchronization
 /// The statements of one leased table, written by its owner (ReportStore, BatchStore): the engine knows only
 /// that rows have an `Int64` id and a lease owner. Each is one statement for every row the process holds.
 public struct LeaseStatements<Item: Sendable>: Sendable {
-    /// Leases up to `limit` free or expired rows to `owner` (`UPDATE … FOR UPDATE SKIP LOCKED … RETURNING`).
-    public var claim: @Sendable (_ owner: String, _ leaseSeconds: Double, _ limit: Int, _ connection: Connection)
-        throws -> [Item]
+    /// Leases up to `limit` free or expired rows to `owner` (`UPDATE … FOR UPDATE SKIP LOCKED … RETURNING`), of
+    /// the never leased ones only those at least `minAge` seconds old (where the table knows their age).
+    public var claim: @Sendable (_ owner: String, _ leaseSeconds: Double, _ minAge: Double, _ limit: Int,
+                                 _ connection: Connection) throws -> [Item]
     /// Extends `owner`'s leases on `ids` (at least those with less than a third of `leaseSeconds` left) in one
     /// statement; returns those still held and active.
     public var renew: @Sendable (_ ids: [Int64], _ owner: String, _ leaseSeconds: Double, _ connection: Connection)
@@ -18,7 +19,7 @@ public struct LeaseStatements<Item: Sendable>: Sendable {
 
     /// Statements from closures.
     public init(
-        claim: @escaping @Sendable (String, Double, Int, Connection) throws -> [Item],
+        claim: @escaping @Sendable (String, Double, Double, Int, Connection) throws -> [Item],
         renew: @escaping @Sendable ([Int64], String, Double, Connection) throws -> Set<Int64>,
         release: @escaping @Sendable (String, Connection) throws -> Int,
         id: @escaping @Sendable (Item) -> Int64
@@ -49,6 +50,10 @@ public final class LeasedWork<Item: Sendable>: Sendable {
     /// Most rows one tick claims: a burst of new work is shared by the processes ticking meanwhile instead of
     /// going to whichever ticks first (which took 2,000 of 3,000 runs, and followed them on one thread).
     let claimsPerTick: Int
+    /// How long a new row waits, per row this process holds, before this process takes it: the less loaded
+    /// processes get new work first, with no registry of who is alive (runs arriving 100 a second went
+    /// 2,000 + 1,000 to whichever worker ticked first; 1 ms per held row is 1 s at 1,000).
+    static var claimDelayPerHeldRow: Double { 0.001 }
     private let held = Mutex<Set<Int64>>([])
 
     /// A runner holding at most `capacity` rows, each for `leaseSeconds` past its last renewal, claiming at most
@@ -77,7 +82,8 @@ public final class LeasedWork<Item: Sendable>: Sendable {
             lost = ids.filter { !renewed.contains($0) }
         }
         let free = min(claimsPerTick, capacity - (ids.count - lost.count))
-        let claimed = free > 0 ? try statements.claim(owner, leaseSeconds, free, connection) : []
+        let minAge = Double(ids.count - lost.count) * Self.claimDelayPerHeldRow
+        let claimed = free > 0 ? try statements.claim(owner, leaseSeconds, minAge, free, connection) : []
         held.withLock { set in
             for id in lost { set.remove(id) }
             for item in claimed { set.insert(statements.id(item)) }

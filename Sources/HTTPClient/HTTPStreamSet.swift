@@ -31,7 +31,7 @@ public final class HTTPStreamSet {
     private var multi: UnsafeMutableRawPointer { multiHandle.raw }
     private var entries: [String: Entry] = [:]
     private var byHandle: [UnsafeMutableRawPointer: Entry] = [:]
-    /// libcurl refuses add/remove from inside its own callbacks: those wait here until `curl_multi_perform` returns.
+    /// libcurl refuses add/remove from inside its own callbacks: those wait here until `curl_multi_socket_action` returns.
     private var performing = false
     private var pendingAdds: [Entry] = []
     private var pendingDetaches: [Entry] = []
@@ -214,11 +214,11 @@ public final class HTTPStreamSet {
             guard entries[entry.id] === entry else { continue }
             entries[entry.id] = nil
             let result = Result {
-                try HTTPClient.outcome(of: code, handle: entry.handle, state: entry.state, call: "curl_multi_perform")
+                try HTTPClient.outcome(of: code, handle: entry.handle, state: entry.state, call: "curl_multi_socket_action")
             }
             clock.timing { entry.onEnd(result.mapError { error in
                 error as? HTTPClientError
-                    ?? HTTPClientError(kind: .other, code: Int32(bitPattern: code.rawValue), call: "curl_multi_perform",
+                    ?? HTTPClientError(kind: .other, code: Int32(bitPattern: code.rawValue), call: "curl_multi_socket_action",
                                        requestNotSent: false)
             }) }
         }
@@ -242,7 +242,7 @@ public final class HTTPStreamSet {
             entries[entry.id] = nil
             detach(entry)
             clock.timing { entry.onEnd(.failure(HTTPClientError(
-                kind: .stalled, code: Int32(bitPattern: CURLE_ABORTED_BY_CALLBACK.rawValue), call: "curl_multi_perform",
+                kind: .stalled, code: Int32(bitPattern: CURLE_ABORTED_BY_CALLBACK.rawValue), call: "curl_multi_socket_action",
                 requestNotSent: !entry.handle.requestStarted, target: entry.state.target,
                 detail: "no data within the idle timeout"))) }
         }

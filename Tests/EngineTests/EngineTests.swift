@@ -20,7 +20,7 @@ struct EngineTests {
         """
 
     static let statements = LeaseStatements<Int64>(
-        claim: { owner, seconds, limit, connection in
+        claim: { owner, seconds, _, limit, connection in  // the toy table has no creation time to wait on
             try connection.query(
                 """
                 UPDATE jobs SET lease_owner = \(owner), lease_expires_at = now() + make_interval(secs => \(seconds))

@@ -5,8 +5,8 @@ import Postgres
 /// holds).
 extension BatchStore {
     static let leaseStatements = LeaseStatements<Int64>(
-        claim: { owner, seconds, limit, connection in
-            try claimBatches(owner: owner, leaseSeconds: seconds, limit: limit, on: connection)
+        claim: { owner, seconds, minAge, limit, connection in
+            try claimBatches(owner: owner, leaseSeconds: seconds, minAge: minAge, limit: limit, on: connection)
         },
         renew: { ids, owner, seconds, connection in
             Set(try connection.query(
@@ -25,8 +25,10 @@ extension BatchStore {
         },
         id: { $0 })
 
-    /// Leases up to `limit` queued batches, or running ones whose owner stopped renewing, to `owner`.
-    static func claimBatches(owner: String, leaseSeconds: Double, limit: Int, on connection: Connection) throws
+    /// Leases up to `limit` queued batches (created at least `minAge` seconds ago), or running ones whose owner
+    /// stopped renewing, to `owner`.
+    static func claimBatches(owner: String, leaseSeconds: Double, minAge: Double = 0, limit: Int,
+                             on connection: Connection) throws
         -> [Int64]
     {
         try connection.query(
@@ -36,7 +38,8 @@ extension BatchStore {
                    status = 'running', started_at = coalesce(started_at, now())
             WHERE id IN (SELECT id FROM batches
                          WHERE status IN ('queued', 'running')
-                           AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                           AND (lease_expires_at < now()
+                                OR (lease_expires_at IS NULL AND created_at <= now() - make_interval(secs => \(minAge))))
                          ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING id
             """).map { try $0.int64("id") }

@@ -137,7 +137,7 @@ final class ReportRunFollow: FollowedWork {
     private func complete(_ run: TaskRun, _ output: RunOutput?) {
         let (reportID, completion) = (reportID, context.completion)
         storeEvents()
-        loop?.store(key, { connection in
+        loop?.store(key, heavy: true, { connection in
             try completion.finish(reportID: reportID, run: run, output: output, on: connection) != nil
         }, then: { [self] finished in
             guard finished else { return schedulePoll() }

@@ -135,8 +135,8 @@ extension ReportStore {
 
     /// The lease statements of report runs, for the engine's `LeasedWork`.
     static let leaseStatements = LeaseStatements<(reportID: Int64, runID: String)>(
-        claim: { owner, seconds, limit, connection in
-            try claimRuns(owner: owner, leaseSeconds: seconds, limit: limit, on: connection)
+        claim: { owner, seconds, minAge, limit, connection in
+            try claimRuns(owner: owner, leaseSeconds: seconds, minAge: minAge, limit: limit, on: connection)
         },
         renew: { ids, owner, seconds, connection in
             try renewLeases(ids, owner: owner, leaseSeconds: seconds, on: connection)
@@ -144,8 +144,10 @@ extension ReportStore {
         release: { owner, connection in try releaseLeases(owner: owner, on: connection) },
         id: { $0.reportID })
 
-    /// Leases up to `limit` active runs nobody holds (or whose lease expired) to `owner`.
-    static func claimRuns(owner: String, leaseSeconds: Double, limit: Int, on connection: Connection) throws
+    /// Leases up to `limit` active runs nobody holds (or whose lease expired) to `owner`; of those never leased,
+    /// only the ones created at least `minAge` seconds ago.
+    static func claimRuns(owner: String, leaseSeconds: Double, minAge: Double = 0, limit: Int,
+                          on connection: Connection) throws
         -> [(reportID: Int64, runID: String)]
     {
         try connection.query(
@@ -154,7 +156,8 @@ extension ReportStore {
                 lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
             WHERE id IN (SELECT id FROM reports
                          WHERE \(unescaped: active) AND task_run_id IS NOT NULL
-                           AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                           AND (lease_expires_at < now()
+                                OR (lease_expires_at IS NULL AND created_at <= now() - make_interval(secs => \(minAge))))
                          ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING id, task_run_id
             """).map { (try $0.int64("id"), try $0.string("task_run_id")) }
