@@ -24,7 +24,7 @@ out="bench/results/monitor-$(date -u +%Y%m%dT%H%M%SZ).txt"
     echo "Marketlens monitoring-capacity benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores;" \
         "${#pids[@]} workers; time scale ${MONITOR_TIME_SCALE:-0.1}"
     POSTGRES_PORT="$POSTGRES_PORT" python3 bench/monitor_load.py --database-url "$DATABASE_URL" \
-        --sim-url "$UPSTREAM_SIM_URL" --worker-pids "${pids[@]}" --steps ${MONITOR_STEPS:-1000 3000} \
+        --sim-url "$UPSTREAM_SIM_URL" --worker-pids "${pids[@]}" --postgres-pid "$postmaster_pid" --steps ${MONITOR_STEPS:-1000 3000} \
         --sim-duration "${MONITOR_SIM_DURATION:-900}" --sim-event-interval "${MONITOR_EVENT_INTERVAL:-40}" \
         --ramps ${MONITOR_RAMPS:-0 30}
 } | tee "$out"

@@ -7,6 +7,8 @@ One table row per step:
 - threads, PostgreSQL connections: the most per worker seen meanwhile (/proc; connections are the worker's TCP
   sockets to PostgreSQL, request threads' pool included);
 - CPU per stored event: the workers' user+system CPU during the step over the events stored for the step's reports;
+  the same for the PostgreSQL server (postmaster, its live children, and the children it reaped meanwhile), which
+  was the ceiling at 3,000 runs;
 - store latency: upstream emit (the simulator stamps each progress message with the moment it is due and sends it
   then) to the commit of its row (pg_xact_commit_timestamp, the bench's cluster tracks commit times), for messages
   emitted after the run's first event was stored (the replay at connect measures the claim delay, not the store);
@@ -75,6 +77,18 @@ def percentile_ms(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def postgres_ticks(postmaster: int) -> int:
+    """CPU ticks of a PostgreSQL server: the postmaster with the children it reaped (cutime, cstime) and every live
+    child (backends, background processes)."""
+    try:
+        with open(f"/proc/{postmaster}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except OSError:
+        return 0
+    return sum(int(f) for f in fields[11:15]) + sum(cpu_ticks(f"/proc/{child}/stat") for child in children)
+
+
 def step(args: argparse.Namespace, runs: int, ramp: float) -> dict:
     db = args.database_url
     prefix = f"rpt_mb{secrets.token_hex(4)}n{runs}_"
@@ -82,6 +96,7 @@ def step(args: argparse.Namespace, runs: int, ramp: float) -> dict:
     like = f"'{prefix}%'"
     since = sim_request(args.sim_url, "/__sim/requests?path=/nothing")["last_seq"]
     cpu_before = sum(cpu_ticks(f"/proc/{pid}/stat") for pid in args.worker_pids)
+    postgres_before = postgres_ticks(args.postgres_pid)
     started = time.monotonic()
     # Created in one-second slices over `ramp` seconds (all at once with 0), each slice's reports inserted `queued`
     # as soon as its runs exist, so the monitors see them arrive as the public form would hand them over.
@@ -122,6 +137,7 @@ def step(args: argparse.Namespace, runs: int, ramp: float) -> dict:
         time.sleep(1)
     elapsed = time.monotonic() - started
     cpu = (sum(cpu_ticks(f"/proc/{pid}/stat") for pid in args.worker_pids) - cpu_before) / TICKS
+    postgres_cpu = (postgres_ticks(args.postgres_pid) - postgres_before) / TICKS
 
     events = int(psql(db, f"SELECT count(*) FROM report_events e JOIN reports r ON r.id = e.report_id "
                           f"WHERE r.public_id LIKE {like};"))
@@ -149,6 +165,7 @@ def step(args: argparse.Namespace, runs: int, ramp: float) -> dict:
         "followed": followed_max, "followed_by": sorted(followed_by.values(), reverse=True),
         "threads": threads, "connections": connections, "events": events,
         "cpu_ms_per_event": 1000 * cpu / events if events else float("nan"), "cpu_s": cpu,
+        "postgres_ms_per_event": 1000 * postgres_cpu / events if events else float("nan"), "postgres_s": postgres_cpu,
         "p50": percentile_ms(latencies, 0.5), "p99": percentile_ms(latencies, 0.99), "latency_n": len(latencies),
         "completed": int(once[0]), "one_completed_event": int(once[1]),
         "one_upstream_run": sum(1 for n in creates.values() if n == 1) if len(creates) == runs else 0,
@@ -160,6 +177,7 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--sim-url", required=True)
     parser.add_argument("--worker-pids", type=int, nargs="+", required=True)
+    parser.add_argument("--postgres-pid", type=int, required=True, help="the postmaster")
     parser.add_argument("--steps", type=int, nargs="+", default=[1000, 3000])
     parser.add_argument("--sim-duration", type=float, default=900, help="simulated seconds a run lasts")
     parser.add_argument("--sim-event-interval", type=float, default=40,
@@ -171,7 +189,7 @@ def main() -> None:
     args = parser.parse_args()
 
     header = ("| runs | created over | followed (per worker) | threads/worker | PG conns/worker | events stored | "
-              "worker CPU ms/event | store p50 ms | store p99 ms | completed | 1 completed event | 1 upstream run | "
+              "worker CPU ms/event | PostgreSQL CPU ms/event | store p50 ms | store p99 ms | completed | 1 completed event | 1 upstream run | "
               "step s |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -181,6 +199,7 @@ def main() -> None:
         print(f"| {row['runs']:,} | {row['ramp']:.0f} s | {row['followed']:,} ({' + '.join(str(n) for n in row['followed_by'])}) "
               f"| {' / '.join(map(str, row['threads']))} | {' / '.join(map(str, row['connections']))} "
               f"| {row['events']:,} | {row['cpu_ms_per_event']:.3f} ({row['cpu_s']:.1f} s) "
+              f"| {row['postgres_ms_per_event']:.3f} ({row['postgres_s']:.1f} s) "
               f"| {row['p50']:.0f} | {row['p99']:.0f} (n={row['latency_n']:,}) | {row['completed']:,} "
               f"| {row['one_completed_event']:,} | {row['one_upstream_run']:,} | {row['elapsed_s']:.0f} "
               f"(create {row['created_s']:.0f}) |", flush=True)

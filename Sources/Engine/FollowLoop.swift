@@ -29,8 +29,18 @@ public final class FollowLoop: @unchecked Sendable {
         let key: FollowKey
         let generation: Int
         let heavy: Bool
+        /// The store alone (a merged one writes just its own item).
         let job: (Connection) throws -> Bool
+        /// Set for a store of a `MergedStore`: what the lane needs to write it together with the others.
+        var merge: MergePart? = nil
         let then: (Bool) -> Void
+    }
+
+    /// One store's part in a merged write: which `MergedStore` it belongs to, its item, and how to write many.
+    private struct MergePart {
+        let kind: ObjectIdentifier
+        let item: Any
+        let writeAll: ([Any], Connection) throws -> Void
     }
 
     private let set: HTTPStreamSet
@@ -46,6 +56,9 @@ public final class FollowLoop: @unchecked Sendable {
     private var pendingStores: [Int: [PendingStore]] = [:]
     /// Jobs of this loop queued or running per lane: what is stored meanwhile waits and goes when they are done.
     private var busyLanes: [Int: Int] = [:]
+    /// Lanes whose last job was a merged write: when other stores wait too, those go next (so a steady stream of
+    /// events cannot hold back a completion).
+    private var mergedLast: Set<Int> = []
     private var nextGeneration = 0
     private var nextTransfer = 0
     /// Longest wait in one poll: bounds how late a stall check or a stop is noticed.
@@ -184,6 +197,24 @@ public final class FollowLoop: @unchecked Sendable {
             PendingStore(key: key, generation: generation, heavy: heavy, job: job, then: then))
     }
 
+    /// Queues `item` for `key`'s database lane, to be written by `merged` together with the items of other keys
+    /// queued for the same lane meanwhile (one statement for many runs: what a statement costs PostgreSQL to set
+    /// up is paid once for all of them). A key's merged items are written in the order queued, and never after a
+    /// store of the same key queued before them. `then` is as for `store`.
+    public func store<Item>(_ key: FollowKey, _ item: Item, mergedBy merged: MergedStore<Item>,
+                            then: @escaping (Bool) -> Void = { _ in }) {
+        guard let generation = works[key]?.generation else { return }
+        let part = MergePart(kind: ObjectIdentifier(merged), item: item, writeAll: { items, connection in
+            // Every item of one kind was queued through this method with this `Item` type.
+            try merged.write(items.map { $0 as! Item }, connection)
+        })
+        pendingStores[lanes.lane(for: key.id), default: []].append(
+            PendingStore(key: key, generation: generation, heavy: false, job: { connection in
+                try merged.write([item], connection)
+                return true
+            }, merge: part, then: then))
+    }
+
     /// Runs passes until `stop` is requested, then drops every transfer (the caller releases the leases).
     public func run(until stop: any StopSignal) {
         while !stop.isRequested {
@@ -230,16 +261,17 @@ public final class FollowLoop: @unchecked Sendable {
         }
     }
 
-    /// Hands each lane that is not busy with a job of ours its next lane job: at most `maxBatch` of the stores
-    /// queued for it, the light ones first (those of a key with a heavy store queued wait behind it, in order), then
-    /// the rest in the order queued. Under load the jobs fill up (one transaction, one commit for many events)
+    /// Hands each lane that is not busy with a job of ours its next lane job (`nextJob`): a merged write of many
+    /// keys' items, or at most `maxBatch` other stores, the light ones first (those of a key with a heavy store
+    /// queued wait behind it, in order), then the rest in the order queued. Under load the jobs fill up (one transaction, one commit for many events)
     /// instead of queueing up behind each other; when idle each store goes at once. `waitingForNothing` (at stop)
     /// hands over everything, busy or not.
     private func flushStores(waitingForNothing: Bool = false) {
         for lane in Array(pendingStores.keys) where waitingForNothing || busyLanes[lane, default: 0] == 0 {
             guard var stores = pendingStores.removeValue(forKey: lane), !stores.isEmpty else { continue }
             repeat {
-                let (job, rest) = Self.nextJob(from: stores)
+                let (job, rest) = Self.nextJob(from: stores, preferOthers: mergedLast.contains(lane))
+                if job.first?.merge != nil { mergedLast.insert(lane) } else { mergedLast.remove(lane) }
                 busyLanes[lane, default: 0] += 1
                 submit(LoopOnly(Self.ordered(job)), lane: lane)
                 stores = rest
@@ -248,24 +280,50 @@ public final class FollowLoop: @unchecked Sendable {
         }
     }
 
-    /// Splits `stores` (in the order queued) into the next lane job and what waits for the one after it.
-    private static func nextJob(from stores: [PendingStore]) -> (job: [PendingStore], rest: [PendingStore]) {
-        guard stores.count > maxBatch else { return (stores, []) }
+    /// Splits `stores` (in the order queued) into the next lane job and what waits for the one after it. A lane
+    /// job is either one merged write (up to `maxMerged` stores of one `MergedStore`, each ahead of every other
+    /// store of its key) or up to `maxBatch` other stores; the two take turns when both wait (`preferOthers`:
+    /// the last job was a merged one).
+    private static func nextJob(from stores: [PendingStore], preferOthers: Bool)
+        -> (job: [PendingStore], rest: [PendingStore])
+    {
+        var blocked = Set<FollowKey>()
+        var mergeable: [ObjectIdentifier: [Int]] = [:]
+        for (index, store) in stores.enumerated() {
+            if let part = store.merge, !blocked.contains(store.key) {
+                mergeable[part.kind, default: []].append(index)
+            } else {
+                blocked.insert(store.key)
+            }
+        }
+        let merged = mergeable.values.max { $0.count < $1.count } ?? []
+        let others = stores.indices.filter { stores[$0].merge == nil || blocked.contains(stores[$0].key) }
+        if !merged.isEmpty && (!preferOthers || others.isEmpty) {
+            return split(stores, Set(merged.prefix(maxMerged)))
+        }
+        guard others.count > maxBatch || others.count < stores.count else { return (stores, []) }
         var behindHeavy = Set<FollowKey>()
         var light: [Int] = []
-        var other: [Int] = []
-        for (index, store) in stores.enumerated() {
+        var heavy: [Int] = []
+        for index in others {
+            let store = stores[index]
             if store.heavy { behindHeavy.insert(store.key) }
-            if store.heavy || behindHeavy.contains(store.key) { other.append(index) } else { light.append(index) }
+            if store.heavy || behindHeavy.contains(store.key) { heavy.append(index) } else { light.append(index) }
         }
-        let chosen = Set((light + other).prefix(maxBatch))
-        return (stores.indices.filter { chosen.contains($0) }.map { stores[$0] },
-                stores.indices.filter { !chosen.contains($0) }.map { stores[$0] })
+        return split(stores, Set((light + heavy).prefix(maxBatch)))
+    }
+
+    private static func split(_ stores: [PendingStore], _ chosen: Set<Int>) -> (job: [PendingStore], rest: [PendingStore]) {
+        (stores.indices.filter { chosen.contains($0) }.map { stores[$0] },
+         stores.indices.filter { !chosen.contains($0) }.map { stores[$0] })
     }
 
     /// Most stores in one lane job. Bounds how long its transaction holds the rows it writes and how long a lease
     /// tick (queued first on a lane, waiting for those rows) waits: between two jobs, not behind a whole backlog.
     static let maxBatch = 32
+
+    /// Most stores in one merged write (one statement: its rows stay locked until the commit).
+    static let maxMerged = 256
 
     /// Stores in ascending key order (the order the lease statements lock rows in, so the two never wait for each
     /// other in a cycle), each key's in the order they were queued.
@@ -273,8 +331,9 @@ public final class FollowLoop: @unchecked Sendable {
         stores.enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }.map(\.element)
     }
 
-    /// A lane's batch as one lane job: one transaction without savepoints; when a job throws (on a live connection)
-    /// the transaction is rolled back and the batch written again with a savepoint per job, so only that job fails.
+    /// A lane's batch as one lane job: one transaction without savepoints (a merged batch: one write of all its
+    /// items); when a job throws (on a live connection) the transaction is rolled back and the batch written again
+    /// with a savepoint per job (a merged store writing its own item), so only that job fails.
     /// A key's row is locked from its first store to the commit: a lease tick queued meanwhile runs right after.
     private func submit(_ pending: LoopOnly<[PendingStore]>, lane: Int) {
         let logger = logger
@@ -284,7 +343,14 @@ public final class FollowLoop: @unchecked Sendable {
             do {
                 do {
                     try connection.transaction { connection in
-                        for (index, store) in stores.enumerated() { answers[index] = try store.job(connection) }
+                        let parts = stores.compactMap(\.merge)
+                        if let first = parts.first, parts.count == stores.count, stores.count > 1,
+                           parts.allSatisfy({ $0.kind == first.kind }) {
+                            try first.writeAll(parts.map(\.item), connection)
+                            answers = Array(repeating: true, count: stores.count)
+                        } else {
+                            for (index, store) in stores.enumerated() { answers[index] = try store.job(connection) }
+                        }
                     }
                 } catch where connection.isAlive && stores.count > 1 {
                     answers = Array(repeating: false, count: stores.count)
@@ -330,4 +396,15 @@ public final class FollowLoop: @unchecked Sendable {
 private struct LoopOnly<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Stores of one kind that a lane writes for many keys at once (`FollowLoop.store(_:_:mergedBy:)`): `write` gets
+/// the items of one lane job, each key's in the order queued, and writes them together.
+public final class MergedStore<Item>: Sendable {
+    let write: @Sendable ([Item], Connection) throws -> Void
+
+    /// A kind of merged store; `write` runs on a lane thread inside the lane job's transaction.
+    public init(write: @escaping @Sendable ([Item], Connection) throws -> Void) {
+        self.write = write
+    }
 }

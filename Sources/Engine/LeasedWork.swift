@@ -81,8 +81,9 @@ public final class LeasedWork<Item: Sendable>: Sendable {
             let renewed = try statements.renew(ids, owner, leaseSeconds, connection)
             lost = ids.filter { !renewed.contains($0) }
         }
-        let free = min(claimsPerTick, capacity - (ids.count - lost.count))
-        let minAge = Double(ids.count - lost.count) * Self.claimDelayPerHeldRow
+        let kept = ids.count - lost.count
+        let free = min(claimsPerTick, capacity - kept)
+        let minAge = Double(kept) * Self.claimDelayPerHeldRow
         let claimed = free > 0 ? try statements.claim(owner, leaseSeconds, minAge, free, connection) : []
         held.withLock { set in
             for id in lost { set.remove(id) }
@@ -101,5 +102,17 @@ public final class LeasedWork<Item: Sendable>: Sendable {
     public func releaseAll(on connection: Connection) throws -> Int {
         held.withLock { $0.removeAll() }
         return try statements.release(owner, connection)
+    }
+}
+
+/// SQL the leased tables' statements share.
+public enum LeaseSQL {
+    /// The claim condition both leased tables share, on columns `lease_expires_at` and `created_at`: the lease
+    /// expired, or the row was never leased and is at least `minAge` seconds old.
+    public static func claimable(minAge: Double) -> Query {
+        """
+        (lease_expires_at < now()
+         OR (lease_expires_at IS NULL AND created_at <= now() - make_interval(secs => \(minAge))))
+        """
     }
 }

@@ -129,8 +129,9 @@ public final class HTTPStreamSet {
         let ready = ml_epoll_wait(multiHandle.epoll, &readyDescriptors, &readyFlags, Int32(readyDescriptors.count),
                                   milliseconds)
         guard ready >= 0 else {
-            throw HTTPClientError(kind: .other, code: errno, call: "epoll_wait", requestNotSent: true,
-                                  detail: String(cString: strerror(errno)))
+            let failure = errno
+            throw HTTPClientError(kind: .other, code: failure, call: "epoll_wait", requestNotSent: true,
+                                  detail: String(cString: strerror(failure)))
         }
 
         var running: Int32 = 0

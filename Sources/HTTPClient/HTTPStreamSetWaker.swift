@@ -27,12 +27,13 @@ final class HTTPMultiHandle: @unchecked Sendable {
         let epoll = ml_epoll_create()
         let wake = ml_eventfd_create()
         guard epoll >= 0, wake >= 0, ml_epoll_watch(epoll, wake, 1, 0) == 0 else {
+            let failure = errno  // read before the cleanup below can overwrite it
             curl_multi_cleanup(handle)
             if epoll >= 0 { close(epoll) }
             if wake >= 0 { close(wake) }
             throw HTTPClientError(
                 kind: .other, code: Int32(bitPattern: CURLE_FAILED_INIT.rawValue), call: "epoll_create1",
-                requestNotSent: true, detail: String(cString: strerror(errno)))
+                requestNotSent: true, detail: String(cString: strerror(failure)))
         }
         raw = handle
         self.epoll = epoll

@@ -59,6 +59,59 @@ struct EngineTests {
         }
     }
 
+    /// Stores of a `MergedStore` queued by many keys in one pass are one write; an item queued behind another
+    /// store of its key waits for it; when a merged write fails, each item is written alone, so only the bad one
+    /// fails.
+    @Test func mergedStoresOfManyKeysAreOneWriteInEachKeysOrder() throws {
+        try TestDatabase.withSchema { database in
+            let connection = try database.connect()
+            try connection.executeScript(Self.schema + "CREATE TABLE writes (n bigserial, items int NOT NULL);")
+            let lanes = DatabaseLanes(url: database.url, count: 1, logger: Logger(label: "test"))
+            defer { lanes.close() }
+            let loop = try FollowLoop(lanes: lanes, logger: Logger(label: "test"))
+            let answers = StoringFollow.Answers()
+            let merged = MergedStore<StoringFollow.Item> { items, connection in
+                if items.contains(where: { $0.payload == "poison" }) { throw StoringFollow.Poisoned() }
+                try connection.execute("INSERT INTO writes (items) VALUES (\(items.count))")
+                try connection.execute(
+                    "INSERT INTO job_events (job_id, payload) SELECT * FROM unnest(\(items.map(\.id)), \(items.map(\.payload)))")
+            }
+            let stop = StopLatch()
+            let thread = Thread { loop.run(until: stop) }
+            thread.start()
+            defer { stop.request(); loop.wakeUp() }
+
+            loop.enqueue {
+                for id in 1...5 {
+                    loop.follow(FollowKey("job", Int64(id)), StoringFollow(id: Int64(id), steps: [.merged("m\(id)")],
+                                                                         merged: merged, answers: answers))
+                }
+                loop.follow(FollowKey("job", 6), StoringFollow(id: 6, steps: [.plain("first"), .merged("second")],
+                                                               merged: merged, answers: answers))
+            }
+            let deadline = Date().addingTimeInterval(10)
+            while answers.all.count < 7, Date() < deadline { _ = stop.wait(timeout: .milliseconds(20)) }
+            #expect(answers.all.count == 7 && answers.all.values.allSatisfy { $0 })
+            #expect(try connection.query("SELECT items FROM writes ORDER BY n").map { try $0.int("items") } == [5, 1],
+                    "five keys' items in one write; the one behind a plain store in the next")
+            #expect(try connection.query("SELECT payload FROM job_events WHERE job_id = 6 ORDER BY n").map {
+                try $0.string("payload")
+            } == ["first", "second"])
+
+            loop.enqueue {
+                for (id, payload) in [(7, "m7"), (8, "poison"), (9, "m9")] {
+                    loop.follow(FollowKey("job", Int64(id)), StoringFollow(id: Int64(id), steps: [.merged(payload)],
+                                                                         merged: merged, answers: answers))
+                }
+            }
+            while answers.all.count < 10, Date() < deadline { _ = stop.wait(timeout: .milliseconds(20)) }
+            #expect(answers.all.filter { !$0.value }.map(\.key) == ["poison"])
+            #expect(try connection.query("SELECT payload FROM job_events WHERE job_id >= 7 ORDER BY job_id").map {
+                try $0.string("payload")
+            } == ["m7", "m9"], "the good items of a failed merged write are written one by one")
+        }
+    }
+
     @Test func keysOfDifferentKindsWithTheSameIDAreFollowedApart() throws {
         let lanes = DatabaseLanes(url: try TestDatabase.requireURL(), count: 2, logger: Logger(label: "test"))
         defer { lanes.close() }
@@ -216,6 +269,52 @@ final class TestFollow: FollowedWork {
             try connection.execute("UPDATE jobs SET done = true, finished_count = finished_count + 1, lease_owner = NULL WHERE id = \(id)")
             return true
         }, then: { [self] _ in loop?.finished(key) })
+    }
+}
+
+/// Queues its stores when started (merged or plain, in order) and records each one's answer by payload.
+final class StoringFollow: FollowedWork {
+    struct Item: Sendable {
+        let id: Int64
+        let payload: String
+    }
+    struct Poisoned: Error {}
+    /// Each store's answer by payload, written on the loop thread and read by the test's.
+    final class Answers: Sendable {
+        private let state = Mutex<[String: Bool]>([:])
+        var all: [String: Bool] { state.withLock { $0 } }
+        func set(_ payload: String, _ answer: Bool) { state.withLock { $0[payload] = answer } }
+    }
+    enum Step {
+        case merged(String)
+        case plain(String)
+    }
+
+    let id: Int64
+    let steps: [Step]
+    let merged: MergedStore<Item>
+    let answers: Answers
+
+    init(id: Int64, steps: [Step], merged: MergedStore<Item>, answers: Answers) {
+        (self.id, self.steps, self.merged, self.answers) = (id, steps, merged, answers)
+    }
+
+    func start(on loop: FollowLoop) {
+        let key = FollowKey("job", id)
+        for step in steps {
+            switch step {
+            case .merged(let payload):
+                loop.store(key, Item(id: id, payload: payload), mergedBy: merged) { [answers] in
+                    answers.set(payload, $0)
+                }
+            case .plain(let payload):
+                let id = id
+                loop.store(key, { connection in
+                    try connection.execute("INSERT INTO job_events (job_id, payload) VALUES (\(id), \(payload))")
+                    return true
+                }, then: { [answers] in answers.set(payload, $0) })
+            }
+        }
     }
 }
 

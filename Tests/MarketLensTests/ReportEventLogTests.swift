@@ -35,11 +35,13 @@ struct ReportEventLogTests {
     }
 
     /// What the monitor stores: each event once, and the row's live columns from the new ones only (the highest
-    /// figures, the last non-empty source list, queued → running); nothing once the report has finished.
+    /// figures, the last non-empty source list, queued → running); nothing once the report has finished. Several
+    /// runs' passes go in one call (a lane's merged write), each report's log and row kept apart.
     @Test func recordingAPassKeepsTheLiveColumnsFromTheNewEventsOnly() throws {
         try MigratedDatabase.with { url in
             let connection = try Connection(url: url)
             let report = try MigratedDatabase.insertReport(on: connection)
+            let other = try MigratedDatabase.insertReport(on: connection, industry: "Vertical farming")
             func progress(_ meter: Double, _ read: Int, _ sources: [String]) -> RunEventMapping.Mapped {
                 RunEventMapping.Mapped(event: .progress(.init(progress: meter, sourcesConsidered: read * 10,
                                                               sourcesRead: read, recentSources: sources)),
@@ -48,28 +50,39 @@ struct ReportEventLogTests {
             let message = RunEventMapping.Mapped(
                 event: .message(.init(kind: "plan", text: "Planning", timestamp: "t1")), dedupeKey: "msg:1",
                 marksRunning: true)
-            let first = try ReportProgress.record([progress(40, 4, ["https://a.example/1"]), message],
-                                                  reportID: report, on: connection)
-            #expect(first == [1, 2])
+            func record(_ passes: (Int64, [RunEventMapping.Mapped])...) throws -> [Int?] {
+                try ReportProgress.record(passes.map { ReportProgress.Events(reportID: $0.0, events: $0.1) },
+                                          on: connection)
+            }
+            #expect(try record((report, [progress(40, 4, ["https://a.example/1"]), message]),
+                               (other, [message, progress(70, 7, ["https://b.example/1"])])) == [1, 2, 1, 2])
             // A replay of the first pass plus newer figures that are lower than the replayed ones (out of order
             // upstream) and carry no sources: only the new event counts, and it lowers nothing.
-            let second = try ReportProgress.record([progress(40, 4, ["https://a.example/1"]), message,
-                                                    progress(30, 3, [])], reportID: report, on: connection)
-            #expect(second == [nil, nil, 3])
-            let row = try #require(try connection.queryFirst(
-                """
-                SELECT status, progress_meter::float8 AS meter, sources_considered, sources_read,
-                       recent_sources::text AS recent, started_at IS NOT NULL AS started, event_seq
-                FROM reports WHERE id = \(report)
-                """))
-            #expect(try row.string("status") == "running" && row.bool("started"))
-            #expect(try row.double("meter") == 40 && row.int("sources_considered") == 40 && row.int("sources_read") == 4)
-            #expect(try row.string("recent") == #"["https://a.example/1"]"#)
-            #expect(try row.int("event_seq") == 3)
+            #expect(try record((report, [progress(40, 4, ["https://a.example/1"]), message, progress(30, 3, [])]))
+                    == [nil, nil, 3])
+            func row(_ id: Int64) throws -> Row {
+                try #require(try connection.queryFirst(
+                    """
+                    SELECT status, progress_meter::float8 AS meter, sources_considered, sources_read,
+                           recent_sources::text AS recent, started_at IS NOT NULL AS started, event_seq
+                    FROM reports WHERE id = \(id)
+                    """))
+            }
+            let first = try row(report)
+            #expect(try first.string("status") == "running" && first.bool("started"))
+            #expect(try first.double("meter") == 40 && first.int("sources_considered") == 40 && first.int("sources_read") == 4)
+            #expect(try first.string("recent") == #"["https://a.example/1"]"#)
+            #expect(try first.int("event_seq") == 3)
+            let second = try row(other)
+            #expect(try second.double("meter") == 70 && second.int("sources_read") == 7 && second.int("event_seq") == 2)
+            #expect(try second.string("recent") == #"["https://b.example/1"]"#)
 
+            // Once a report has finished nothing more is stored for it, while the other's events still are.
             try connection.execute("UPDATE reports SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL WHERE id = \(report)")
-            #expect(try ReportProgress.record([progress(90, 9, [])], reportID: report, on: connection).isEmpty)
+            #expect(try record((report, [progress(90, 9, [])]), (other, [progress(80, 8, [])])) == [nil, 3])
             #expect(try ReportEventLog.events(of: report, after: 0, on: connection).count == 3)
+            #expect(try ReportEventLog.events(of: other, after: 0, on: connection).count == 3)
+            #expect(try row(report).double("meter") == 40 && row(other).double("meter") == 80)
         }
     }
 

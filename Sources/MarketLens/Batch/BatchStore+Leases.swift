@@ -38,8 +38,7 @@ extension BatchStore {
                    status = 'running', started_at = coalesce(started_at, now())
             WHERE id IN (SELECT id FROM batches
                          WHERE status IN ('queued', 'running')
-                           AND (lease_expires_at < now()
-                                OR (lease_expires_at IS NULL AND created_at <= now() - make_interval(secs => \(minAge))))
+                           AND \(LeaseSQL.claimable(minAge: minAge))
                          ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING id
             """).map { try $0.int64("id") }

@@ -62,15 +62,12 @@ final class ReportRunFollow: FollowedWork {
     }
 
     /// Queues the events kept so far as stores of at most `eventsPerStore` each (a replay of hundreds of events
-    /// must not make one long transaction); anything else stored for this run goes after them.
+    /// must not make one long transaction), merged by the lane with the other runs' (`ReportProgress.merged`);
+    /// anything else stored for this run goes after them.
     private func storeEvents() {
-        let reportID = reportID
         for start in stride(from: 0, to: unstored.count, by: Self.eventsPerStore) {
             let events = Array(unstored[start..<min(unstored.count, start + Self.eventsPerStore)])
-            loop?.store(key) { connection in
-                _ = try ReportProgress.record(events, reportID: reportID, on: connection)
-                return true
-            }
+            loop?.store(key, ReportProgress.Events(reportID: reportID, events: events), mergedBy: ReportProgress.merged)
         }
         unstored.removeAll()
     }

@@ -7,7 +7,7 @@ import ParallelAPI
 /// follows the run.
 enum RunEventMapping {
     /// One event to store, and what it changes on the report row.
-    struct Mapped: Equatable {
+    struct Mapped: Equatable, Sendable {
         var event: ReportEvent
         var dedupeKey: String
         /// The report is (still) running upstream: set `status = 'running'` and `started_at`.

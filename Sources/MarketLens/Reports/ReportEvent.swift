@@ -139,7 +139,8 @@ public struct StoredReportEvent: Sendable, Equatable {
 
 /// How single events enter `report_events` (through `append_log_events`, which locks the report row so concurrent
 /// writers get gap-free, ordered sequence numbers and a duplicate `dedupeKey` is stored once; the monitor records
-/// a run's events through `record_report_events`, which appends through the same function).
+/// the events of many runs at once through `record_reports_events`, which appends through the same core,
+/// `append_log_rows`).
 public enum ReportEventLog {
     /// Appends `event` to report `reportID` (internal id); returns its seq, or nil when `dedupeKey` was seen.
     @discardableResult

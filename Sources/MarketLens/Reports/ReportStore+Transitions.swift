@@ -156,8 +156,7 @@ extension ReportStore {
                 lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
             WHERE id IN (SELECT id FROM reports
                          WHERE \(unescaped: active) AND task_run_id IS NOT NULL
-                           AND (lease_expires_at < now()
-                                OR (lease_expires_at IS NULL AND created_at <= now() - make_interval(secs => \(minAge))))
+                           AND \(LeaseSQL.claimable(minAge: minAge))
                          ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING id, task_run_id
             """).map { (try $0.int64("id"), try $0.string("task_run_id")) }
