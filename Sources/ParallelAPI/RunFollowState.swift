@@ -106,14 +106,20 @@ public struct RunFollowState: Sendable {
     /// Whether the run has reached a non-active status.
     public var isFinished: Bool { terminalRun != nil }
 
-    /// Call when a connection ended without a terminal state; `duration` is how long it lasted (seconds).
+    /// Call when a connection ended without a terminal state; `duration` is how long it lasted (seconds). A healthy
+    /// connection (new events, or open at least `healthyConnectionDuration`) closed cleanly reconnects at once;
+    /// anything else checks the run first.
     public mutating func connectionEnded(_ end: ConnectionEnd, duration: Double) -> Step {
         let healthy = newThisConnection > 0 || duration >= policy.healthyConnectionDuration
         if healthy { consecutiveFailures = 0 }
         switch end {
         case .closed:
-            if !healthy { consecutiveFailures += 1 }
             pendingReason = .closedWithoutTerminal
+            // A healthy stream closed by the server (the 570 s cap) needs no GET first: the next connection's
+            // first event is the run's current state. At 3,000 runs whose streams the cap closes in the same
+            // seconds, the GETs doubled the requests of the reconnect and delayed every event emitted meanwhile.
+            if healthy { return .reconnect(delay: 0, reason: .closedWithoutTerminal) }
+            consecutiveFailures += 1
         case .failed(let error):
             consecutiveFailures += 1
             if case .transport(let transport) = error, transport.kind == .stalled {

@@ -127,7 +127,8 @@ struct FollowerTests {
         #expect(meters == [10, 20])
         #expect(events.count == 8)
         #expect(reconnects == [.closedWithoutTerminal, .closedWithoutTerminal])
-        #expect(source.connectCount == 3 && source.retrieveCount == 2 && source.resultCount == 0)
+        #expect(source.connectCount == 3 && source.retrieveCount == 0 && source.resultCount == 0,
+                "a healthy stream closed by the server is reopened without a GET first")
         guard case .finished(let run, let output) = outcome else { Issue.record("\(outcome)"); return }
         #expect(run.status == .completed && output?.text == "# Report")
     }
@@ -164,12 +165,15 @@ struct FollowerTests {
         #expect(output?.text == "# From result")
     }
 
-    @Test func streamClosedWithoutTerminalChecksTheRun() {
+    /// A stream that closes again without anything new (here: the run finished upstream, yet every connection
+    /// replays only what was seen) is not reopened blindly: the run is checked, found completed, and its result
+    /// fetched.
+    @Test func streamClosedWithoutNewEventsChecksTheRun() {
         let source = ScriptedSource([.init(chunks: [running, a])],
                                     runs: [TaskRun(runID: "trun_f", status: .completed)],
                                     resultOutput: RunOutput(content: .json(["hq": "Berlin"])))
         let outcome = follower().follow(runID: "trun_f", source: source) { _ in }
-        #expect(source.connectCount == 1 && source.retrieveCount == 1 && source.resultCount == 1)
+        #expect(source.connectCount == 2 && source.retrieveCount == 1 && source.resultCount == 1)
         guard case .finished(let run, let output) = outcome else { Issue.record("\(outcome)"); return }
         #expect(run.status == .completed && output?.json?["hq"] == "Berlin")
     }
