@@ -52,8 +52,19 @@ extension ParallelClient {
 
     /// The result in the answer to `resultRequest` (`.stillActive` on 408, `.notFoundOrFailed` on 404).
     public func decodeResult(_ response: HTTPResponse) throws(ParallelError) -> TaskRunResult {
+        try Self.decodeResult(body: resultBody(response))
+    }
+
+    /// The result in the body of a 200 answer to `resultRequest`. Static, so it can run on another thread than the
+    /// one that owns the client: a result is a whole report with its citations, the largest thing upstream sends.
+    public static func decodeResult(body: [UInt8]) throws(ParallelError) -> TaskRunResult {
+        try decode(TaskRunResult.self, from: body, what: "run result")
+    }
+
+    /// The body of a 200 answer to `resultRequest`, undecoded (`.stillActive` on 408, `.notFoundOrFailed` on 404).
+    public func resultBody(_ response: HTTPResponse) throws(ParallelError) -> [UInt8] {
         switch response.status {
-        case 200: return try Self.decode(TaskRunResult.self, from: response.body, what: "run result")
+        case 200: return response.body
         case 408: throw .stillActive
         default:
             let failure = error(status: response.status, body: response.body, head: response.head)

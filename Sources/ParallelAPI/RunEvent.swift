@@ -25,9 +25,13 @@ public enum RunEvent: Sendable, Hashable {
     }
 
     /// Decodes one SSE `data:` payload. Throws `.decoding` for invalid JSON or a known type with a wrong shape.
-    public static func decode(_ data: String) throws(ParallelError) -> RunEvent {
+    /// `skippingOutput` leaves a state event's output undecoded (`RunStateEvent.skippedOutput` says whether it
+    /// had one): a finished report is the largest thing a stream carries, and a caller that reads many streams
+    /// on one thread decodes it elsewhere, from the same payload.
+    public static func decode(_ data: String, skippingOutput: Bool = false) throws(ParallelError) -> RunEvent {
         let bytes = Data(data.utf8)
         let decoder = JSONDecoder()
+        if skippingOutput { decoder.userInfo[RunStateEvent.skipOutput] = true }
         let head: TypeProbe
         do {
             head = try decoder.decode(TypeProbe.self, from: bytes)
@@ -90,6 +94,8 @@ public struct RunStateEvent: Sendable, Hashable, Decodable {
     public var input: RunInput?
     /// The output: only on the terminal event of a completed run (run streams) or with `include_output`.
     public var output: RunOutput?
+    /// The payload had an output that was left undecoded (`RunEvent.decode(_:skippingOutput:)`).
+    public var skippedOutput = false
 
     /// Creates a state event.
     public init(eventID: String? = nil, run: TaskRun, input: RunInput? = nil, output: RunOutput? = nil) {
@@ -108,7 +114,19 @@ public struct RunStateEvent: Sendable, Hashable, Decodable {
         eventID = try? container.decodeIfPresent(String.self, forKey: .eventID)
         run = try container.decode(TaskRun.self, forKey: .run)
         input = try? container.decodeIfPresent(RunInput.self, forKey: .input)
-        output = try? container.decodeIfPresent(RunOutput.self, forKey: .output)
+        if decoder.userInfo[Self.skipOutput] as? Bool == true {
+            skippedOutput = (try? container.decodeIfPresent(Skipped.self, forKey: .output)) != nil
+        } else {
+            output = try? container.decodeIfPresent(RunOutput.self, forKey: .output)
+        }
+    }
+
+    /// The decoder option of `RunEvent.decode(_:skippingOutput:)`.
+    static let skipOutput = CodingUserInfoKey(rawValue: "skipOutput")!
+
+    /// Any JSON value but null, read no further.
+    private struct Skipped: Decodable {
+        init(from decoder: any Decoder) throws {}
     }
 }
 

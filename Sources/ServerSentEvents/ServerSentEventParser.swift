@@ -30,22 +30,50 @@ public struct ServerSentEventParser: Sendable {
 
     /// Consumes the next bytes of the stream and returns the events they complete, in order.
     public mutating func feed<S: Sequence>(_ bytes: S) -> [ServerSentEvent] where S.Element == UInt8 {
+        // Unspecialized across the module boundary, iterating a generic sequence byte by byte cost more than
+        // decoding the events (a finished report arrives as one event of tens of kilobytes): scan contiguous
+        // bytes instead.
         var events: [ServerSentEvent] = []
-        for byte in bytes {
-            if let matched = bomMatched {
-                if byte == ServerSentEventParser.bom[matched] {
-                    bomMatched = matched + 1 == 3 ? nil : matched + 1
-                    continue
-                }
-                // Not a BOM after all: the matched bytes are ordinary content.
-                bomMatched = nil
-                for earlier in ServerSentEventParser.bom[..<matched] {
-                    consume(earlier, into: &events)
-                }
+        if bytes.withContiguousStorageIfAvailable({ feed(buffer: $0, into: &events) }) == nil {
+            Array(bytes).withUnsafeBufferPointer { feed(buffer: $0, into: &events) }
+        }
+        return events
+    }
+
+    private mutating func feed(buffer: UnsafeBufferPointer<UInt8>, into events: inout [ServerSentEvent]) {
+        var start = 0
+        while start < buffer.count, let matched = bomMatched {
+            let byte = buffer[start]
+            start += 1
+            if byte == ServerSentEventParser.bom[matched] {
+                bomMatched = matched + 1 == 3 ? nil : matched + 1
+                continue
+            }
+            // Not a BOM after all: the matched bytes are ordinary content.
+            bomMatched = nil
+            for earlier in ServerSentEventParser.bom[..<matched] {
+                consume(earlier, into: &events)
             }
             consume(byte, into: &events)
         }
-        return events
+        while start < buffer.count {
+            if afterCR {
+                afterCR = false
+                if buffer[start] == ServerSentEventParser.lf {
+                    start += 1
+                    continue
+                }
+            }
+            var end = start
+            while end < buffer.count, buffer[end] != ServerSentEventParser.cr, buffer[end] != ServerSentEventParser.lf {
+                end += 1
+            }
+            line.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<end]))
+            guard end < buffer.count else { return }
+            afterCR = buffer[end] == ServerSentEventParser.cr
+            endLine(into: &events)
+            start = end + 1
+        }
     }
 
     /// Ends the stream. A final line without a line end and an event without its blank line are discarded, as

@@ -112,6 +112,26 @@ struct DecodingTests {
             == .progressMessage(ProgressMessage(kind: "plan", message: "…", timestamp: "2026-01-10T09:00:04.512003Z")))
     }
 
+    /// The monitoring loop reads every run's stream on one thread and leaves a finished report's output to the lane
+    /// that stores it: the state is all there, the output is not decoded, and whether there was one is known.
+    @Test func aStateEventsOutputCanBeLeftUndecoded() throws {
+        guard case .state(let skipped) = try RunEvent.decode(Fixtures.completedStateEvent, skippingOutput: true) else {
+            Issue.record("state"); return
+        }
+        #expect(skipped.output == nil && skipped.skippedOutput)
+        #expect(skipped.run.status == .completed && !skipped.run.isActive)
+        guard case .state(let whole) = try RunEvent.decode(Fixtures.completedStateEvent) else {
+            Issue.record("state"); return
+        }
+        #expect(whole.output?.text == "# …" && !whole.skippedOutput)
+        let withoutOutput = Fixtures.completedStateEvent.replacingOccurrences(
+            of: ##""output":{"type":"text","content":"# …","basis":[]}"##, with: #""output":null"#)
+        guard case .state(let none) = try RunEvent.decode(withoutOutput, skippingOutput: true) else {
+            Issue.record("state"); return
+        }
+        #expect(none.output == nil && !none.skippedOutput && none.run.status == .completed)
+    }
+
     @Test func anyProgressKindAndUnknownTypesAreKept() throws {
         #expect(try RunEvent.decode(#"{"type":"task_run.progress_msg.reasoning","message":"thinking","timestamp":null}"#)
             == .progressMessage(ProgressMessage(kind: "reasoning", message: "thinking", timestamp: nil)))

@@ -13,6 +13,15 @@ struct ServerSentEventParserTests {
         #expect(parse("data: hello\n\n") == [ServerSentEvent(type: "message", data: "hello")])
     }
 
+    /// Bytes that are not contiguous in memory (a lazy sequence) parse as the same bytes in an array do.
+    @Test func anySequenceOfBytesParsesAlike() {
+        let text = "\u{FEFF}event: a\r\ndata: x\r\rdata: y\n\n: note\ndata: z\n\n"
+        var parser = ServerSentEventParser()
+        let lazy = parser.feed(text.utf8.lazy.map { $0 }) + parser.finish()
+        #expect(lazy == parse(text))
+        #expect(lazy.map(\.data) == ["x", "y", "z"] && lazy.first?.type == "a")
+    }
+
     @Test func eventFieldSetsType() {
         #expect(parse("event: task_run.state\ndata: {}\n\n") == [ServerSentEvent(type: "task_run.state", data: "{}")])
     }

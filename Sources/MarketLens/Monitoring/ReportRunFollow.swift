@@ -22,6 +22,9 @@ final class ReportRunFollow: FollowedWork {
     private var notFound = 0
     /// Events received in this pass of the loop, stored together as one job (one statement appends them all).
     private var unstored: [RunEventMapping.Mapped] = []
+    /// The terminal state event that carried the run's output, as received: the output is decoded by the lane
+    /// that stores the report, not on the loop thread that reads every run's stream (`completeDecoding`).
+    private var terminalPayload: String?
 
     init(reportID: Int64, runID: String, context: ReportFollowContext) {
         self.reportID = reportID
@@ -45,7 +48,11 @@ final class ReportRunFollow: FollowedWork {
         connectedAt = FollowLoop.now()
         let request = context.client.runEventsRequest(runID: runID, idleTimeout: context.policy.idleTimeout)
         loop.openStream(key, request, onEvent: { [self] event in
-            guard !event.data.isEmpty, let decoded = try? RunEvent.decode(event.data) else { return true }
+            guard !event.data.isEmpty, let decoded = try? RunEvent.decode(event.data, skippingOutput: true)
+            else { return true }
+            if case .state(let stateEvent) = decoded, !stateEvent.run.isActive {
+                terminalPayload = stateEvent.skippedOutput ? event.data : nil
+            }
             let (_, deliver) = state.receive(decoded)
             if deliver, let mapped = RunEventMapping.map(decoded) { storeEvent(mapped) }
             return !state.isFinished
@@ -107,16 +114,28 @@ final class ReportRunFollow: FollowedWork {
     /// Finishes from the terminal state; a completed run whose state carried no output gets it from `/result`.
     private func finish() {
         guard let run = state.terminalRun else { return poll() }
+        if run.status == .completed, let payload = terminalPayload {
+            return completeDecoding(run) { () throws(ParallelError) in try Self.output(ofStateEvent: payload) }
+        }
         if run.status != .completed || state.terminalOutput != nil { return complete(run, state.terminalOutput) }
         fetchResult(run, attempt: 0)
+    }
+
+    /// The run and output in a terminal state event's payload.
+    private static func output(ofStateEvent payload: String) throws(ParallelError) -> (TaskRun, RunOutput?) {
+        guard case .state(let event) = try RunEvent.decode(payload) else { throw .decoding("not a state event") }
+        return (event.run, event.output)
     }
 
     private func fetchResult(_ run: TaskRun, attempt: Int) {
         let request = context.client.resultRequest(runID: runID, timeout: context.policy.resultTimeout)
         loop?.fetch(key, request) { [self] response in
             do throws(ParallelError) {
-                let result = try context.client.decodeResult(try ParallelClient.response(response))
-                complete(result.run, result.output)
+                let body = try context.client.resultBody(try ParallelClient.response(response))
+                completeDecoding(run) { () throws(ParallelError) in
+                    let result = try ParallelClient.decodeResult(body: body)
+                    return (result.run, result.output)
+                }
             } catch {
                 context.logger.warning("Fetching the Parallel result failed", metadata: [
                     "report_id": "\(reportID)", "attempt": "\(attempt + 1)", "error": "\(error)",
@@ -132,10 +151,34 @@ final class ReportRunFollow: FollowedWork {
     /// Finishes the report in the database; when that was not possible yet (no output, `action_required`, a
     /// database problem) the run is polled on.
     private func complete(_ run: TaskRun, _ output: RunOutput?) {
+        complete(run) { (run, output) }
+    }
+
+    /// Finishes the report with the run and output `decode` reads from what upstream sent (a result, a terminal
+    /// state event), on the lane that stores it, not on the loop thread that reads every run's stream: when 3,000
+    /// runs finished in the same two seconds, decoding their reports held the loop and the other runs' events
+    /// waited. What does not decode finishes nothing: the run is polled on and its result fetched again.
+    private func completeDecoding(_ run: TaskRun, _ decode: @escaping () throws(ParallelError) -> (TaskRun, RunOutput?)) {
+        let (reportID, logger) = (reportID, context.logger)
+        complete(run) {
+            do throws(ParallelError) {
+                return try decode()
+            } catch {
+                logger.warning("Decoding the Parallel result failed", metadata: [
+                    "report_id": "\(reportID)", "error": "\(error)",
+                ])
+                return (run, nil)
+            }
+        }
+    }
+
+    /// Stores the finish of the run and output `outcome` gives on the lane.
+    private func complete(_ run: TaskRun, outcome: @escaping () -> (TaskRun, RunOutput?)) {
         let (reportID, completion) = (reportID, context.completion)
         storeEvents()
         loop?.store(key, heavy: true, { connection in
-            try completion.finish(reportID: reportID, run: run, output: output, on: connection) != nil
+            let (run, output) = outcome()
+            return try completion.finish(reportID: reportID, run: run, output: output, on: connection) != nil
         }, then: { [self] finished in
             guard finished else { return schedulePoll() }
             context.logger.info("Report finished", metadata: [
