@@ -14,6 +14,15 @@ struct ContentAndRulesTests {
         #expect(JSON.parse("[1] x") == nil)
     }
 
+    @Test("strings escape every control character, quote and backslash, and keep the rest as it is")
+    func jsonStringEscapes() throws {
+        let original = "plain \"q\" \\ tab\t cr\r\nlf \u{1}\u{1F} é 😀 e\u{301} end"
+        let text = JSON.string(original).compact
+        #expect(text == #""plain \"q\" \\ tab\t cr\r\nlf \u0001\u001f é 😀 e\#u{301} end""#)
+        #expect(JSON.parse(text) == .string(original))
+        #expect(JSON.string("").compact == #""""#)
+    }
+
     @Test("fault specs parse names and parameters")
     func faultParsing() {
         let fs = FaultSpec.parseList("stream_drop;after=4;mode=rst,run_failed")
