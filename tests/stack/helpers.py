@@ -43,6 +43,14 @@ def curl(url: str, *args: str, timeout: float = 20) -> Reply:
     return Reply(int(status_text), headers, body, version)
 
 
+def answers(url: str, status: int = 200) -> bool:
+    """Whether `url` answers `status` now: False, not an error, while nothing listens there yet (for wait_for)."""
+    try:
+        return curl(url, timeout=5).status == status
+    except AssertionError:
+        return False
+
+
 def _split_last_header_block(raw: bytes) -> tuple[bytes, bytes]:
     rest = raw
     head = b""

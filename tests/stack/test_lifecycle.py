@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, alive, curl, wait_for
+from .helpers import ROOT, alive, answers, curl, wait_for
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -113,7 +113,8 @@ def test_run_stops_everything_on_ctrl_c(own_run_dir):
                         and (own_run_dir / "nginx/nginx.pid").exists(), 120, 0.5), "run did not start"
         state = stack_env(own_run_dir)
         base = state["MARKETLENS_URL"].rstrip("/")
-        assert wait_for(lambda: curl(base + "/healthz").status == 200, 30, 0.5)
+        # nginx writes its pid file before /healthz answers through it (the stack waits for that itself too).
+        assert wait_for(lambda: answers(base + "/healthz"), 30, 0.5), "the stack never answered /healthz"
         pids = processes_of(own_run_dir)
         os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
         proc.wait(timeout=90)
