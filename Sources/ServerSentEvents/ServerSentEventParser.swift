@@ -30,8 +30,8 @@ public struct ServerSentEventParser: Sendable {
 
     /// Consumes the next bytes of the stream and returns the events they complete, in order.
     public mutating func feed<S: Sequence>(_ bytes: S) -> [ServerSentEvent] where S.Element == UInt8 {
-        // Unspecialized across the module boundary, iterating a generic sequence byte by byte cost more than
-        // decoding the events (a finished report arrives as one event of tens of kilobytes): scan contiguous
+        // Unspecialized across the module boundary, iterating a generic sequence byte by byte cost the monitoring
+        // thread as much as decoding the events (a finished report arrives as one large event): scan contiguous
         // bytes instead.
         var events: [ServerSentEvent] = []
         if bytes.withContiguousStorageIfAvailable({ feed(buffer: $0, into: &events) }) == nil {

@@ -72,7 +72,7 @@ enum JSON: Equatable, Sendable {
         }
     }
 
-    /// Runs of characters that need no escape are appended whole: a finished report is tens of kilobytes of
+    /// Runs of characters that need no escape are appended whole: a finished report is long and mostly
     /// plain text, and when 3,000 runs finished at once, escaping them one scalar at a time was about a quarter
     /// of the simulator's CPU (on the same two cores as the workers it serves).
     private static func escape(_ s: String, into out: inout String) {
