@@ -29,39 +29,60 @@ public enum RunEvent: Sendable, Hashable {
     /// had one): a finished report is the largest thing a stream carries, and a caller that reads many streams
     /// on one thread decodes it elsewhere, from the same payload.
     public static func decode(_ data: String, skippingOutput: Bool = false) throws(ParallelError) -> RunEvent {
-        let bytes = Data(data.utf8)
         let decoder = JSONDecoder()
         if skippingOutput { decoder.userInfo[RunStateEvent.skipOutput] = true }
-        let head: TypeProbe
         do {
-            head = try decoder.decode(TypeProbe.self, from: bytes)
+            return try decoder.decode(Envelope.self, from: Data(data.utf8)).event
+        } catch let shape as UnexpectedShape {
+            throw .decoding("event \(shape.type) has an unexpected shape")
         } catch {
             throw .decoding("event payload is not a JSON object")
         }
-        guard let type = head.type else { return .unknown(type: "") }
-        do {
+    }
+
+    /// Reads the `type`, then the body of that type, from one parse of the payload: the monitoring thread decodes
+    /// every event of every run it follows, and parsing each payload twice (once for the type) doubled that.
+    private struct Envelope: Decodable {
+        var event: RunEvent
+
+        init(from decoder: any Decoder) throws {
+            guard let type = try TypeProbe(from: decoder).type else {
+                event = .unknown(type: "")
+                return
+            }
+            do {
+                event = try Self.body(type, from: decoder)
+            } catch {
+                throw UnexpectedShape(type: type)
+            }
+        }
+
+        private static func body(_ type: String, from decoder: any Decoder) throws -> RunEvent {
             switch type {
             case "task_run.state":
-                return .state(try decoder.decode(RunStateEvent.self, from: bytes))
+                return .state(try RunStateEvent(from: decoder))
             case "task_run.progress_stats":
-                return .progressStats(try decoder.decode(ProgressStats.self, from: bytes))
+                return .progressStats(try ProgressStats(from: decoder))
             case "error":
-                return .error(try decoder.decode(ErrorEventBody.self, from: bytes).error)
+                return .error(try ErrorEventBody(from: decoder).error)
             case "task_group_status":
-                let body = try decoder.decode(GroupStatusBody.self, from: bytes)
+                let body = try GroupStatusBody(from: decoder)
                 return .groupStatus(eventID: body.eventID, status: body.status)
             default:
                 let prefix = "task_run.progress_msg."
                 if type.hasPrefix(prefix) {
-                    let body = try decoder.decode(MessageBody.self, from: bytes)
+                    let body = try MessageBody(from: decoder)
                     return .progressMessage(ProgressMessage(kind: String(type.dropFirst(prefix.count)),
                                                             message: body.message ?? "", timestamp: body.timestamp))
                 }
                 return .unknown(type: type)
             }
-        } catch {
-            throw .decoding("event \(type) has an unexpected shape")
         }
+    }
+
+    /// A payload whose `type` is known but whose body is not that type's.
+    private struct UnexpectedShape: Error {
+        var type: String
     }
 
     private struct TypeProbe: Decodable {

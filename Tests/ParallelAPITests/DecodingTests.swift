@@ -132,6 +132,25 @@ struct DecodingTests {
         #expect(none.output == nil && !none.skippedOutput && none.run.status == .completed)
     }
 
+    /// A payload that is not JSON and a known type with a wrong body fail with different reasons.
+    @Test func decodingFailuresSayWhatWasWrong() {
+        func reason(_ payload: String) -> String? {
+            do {
+                _ = try RunEvent.decode(payload)
+                return nil
+            } catch {
+                if case .decoding(let message) = error { return message }
+                return "\(error)"
+            }
+        }
+        #expect(reason("{not json") == "event payload is not a JSON object")
+        #expect(reason("[1, 2]") == "event payload is not a JSON object")
+        #expect(reason(#"{"type":"task_run.state","run":"nope"}"#) == "event task_run.state has an unexpected shape")
+        #expect(reason(#"{"type":"error","error":7}"#) == "event error has an unexpected shape")
+        #expect(reason(#"{"type":"task_run.progress_stats","progress_meter":"x"}"#)
+            == "event task_run.progress_stats has an unexpected shape")
+    }
+
     @Test func anyProgressKindAndUnknownTypesAreKept() throws {
         #expect(try RunEvent.decode(#"{"type":"task_run.progress_msg.reasoning","message":"thinking","timestamp":null}"#)
             == .progressMessage(ProgressMessage(kind: "reasoning", message: "thinking", timestamp: nil)))
