@@ -43,18 +43,15 @@ public struct ServerSentEventParser: Sendable {
     private mutating func feed(buffer: UnsafeBufferPointer<UInt8>, into events: inout [ServerSentEvent]) {
         var start = 0
         while start < buffer.count, let matched = bomMatched {
-            let byte = buffer[start]
-            start += 1
-            if byte == ServerSentEventParser.bom[matched] {
+            if buffer[start] == ServerSentEventParser.bom[matched] {
                 bomMatched = matched + 1 == 3 ? nil : matched + 1
+                start += 1
                 continue
             }
-            // Not a BOM after all: the matched bytes are ordinary content.
+            // Not a BOM after all: the matched bytes are ordinary content (no line end among them, and none came
+            // before them), and this byte is read below like any other.
             bomMatched = nil
-            for earlier in ServerSentEventParser.bom[..<matched] {
-                consume(earlier, into: &events)
-            }
-            consume(byte, into: &events)
+            line.append(contentsOf: ServerSentEventParser.bom[..<matched])
         }
         while start < buffer.count {
             if afterCR {
@@ -88,21 +85,6 @@ public struct ServerSentEventParser: Sendable {
         hasData = false
         eventRetry = nil
         return []
-    }
-
-    private mutating func consume(_ byte: UInt8, into events: inout [ServerSentEvent]) {
-        if afterCR {
-            afterCR = false
-            if byte == ServerSentEventParser.lf { return }
-        }
-        if byte == ServerSentEventParser.cr {
-            afterCR = true
-            endLine(into: &events)
-        } else if byte == ServerSentEventParser.lf {
-            endLine(into: &events)
-        } else {
-            line.append(byte)
-        }
     }
 
     private mutating func endLine(into events: inout [ServerSentEvent]) {

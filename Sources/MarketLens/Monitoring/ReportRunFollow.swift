@@ -112,13 +112,12 @@ final class ReportRunFollow: FollowedWork {
     // MARK: - Finishing
 
     /// Finishes from the terminal state; a completed run whose state carried no output gets it from `/result`.
+    /// (Events are decoded without their output here, so `state.terminalOutput` stays nil: `terminalPayload` has it.)
     private func finish() {
         guard let run = state.terminalRun else { return poll() }
-        if run.status == .completed, let payload = terminalPayload {
-            return completeDecoding(run) { () throws(ParallelError) in try Self.output(ofStateEvent: payload) }
-        }
-        if run.status != .completed || state.terminalOutput != nil { return complete(run, state.terminalOutput) }
-        fetchResult(run, attempt: 0)
+        guard run.status == .completed else { return complete(run, nil) }
+        guard let payload = terminalPayload else { return fetchResult(run, attempt: 0) }
+        complete(run) { () throws(ParallelError) in try Self.output(ofStateEvent: payload) }
     }
 
     /// The run and output in a terminal state event's payload.
@@ -132,7 +131,7 @@ final class ReportRunFollow: FollowedWork {
         loop?.fetch(key, request) { [self] response in
             do throws(ParallelError) {
                 let body = try context.client.resultBody(try ParallelClient.response(response))
-                completeDecoding(run) { () throws(ParallelError) in
+                complete(run) { () throws(ParallelError) in
                     let result = try ParallelClient.decodeResult(body: body)
                     return (result.run, result.output)
                 }
@@ -154,31 +153,23 @@ final class ReportRunFollow: FollowedWork {
         complete(run) { (run, output) }
     }
 
-    /// Finishes the report with the run and output `decode` reads from what upstream sent (a result, a terminal
+    /// Finishes the report with the run and output `outcome` reads from what upstream sent (a result, a terminal
     /// state event), on the lane that stores it, not on the loop thread that reads every run's stream: when 3,000
     /// runs finished in the same two seconds, decoding their reports held the loop and the other runs' events
     /// waited. What does not decode finishes nothing: the run is polled on and its result fetched again.
-    private func completeDecoding(_ run: TaskRun, _ decode: @escaping () throws(ParallelError) -> (TaskRun, RunOutput?)) {
-        let (reportID, logger) = (reportID, context.logger)
-        complete(run) {
+    private func complete(_ run: TaskRun, outcome: @escaping () throws(ParallelError) -> (TaskRun, RunOutput?)) {
+        let (reportID, completion, logger) = (reportID, context.completion, context.logger)
+        storeEvents()
+        loop?.store(key, heavy: true, { connection in
+            var finished = (run, RunOutput?.none)
             do throws(ParallelError) {
-                return try decode()
+                finished = try outcome()
             } catch {
                 logger.warning("Decoding the Parallel result failed", metadata: [
                     "report_id": "\(reportID)", "error": "\(error)",
                 ])
-                return (run, nil)
             }
-        }
-    }
-
-    /// Stores the finish of the run and output `outcome` gives on the lane.
-    private func complete(_ run: TaskRun, outcome: @escaping () -> (TaskRun, RunOutput?)) {
-        let (reportID, completion) = (reportID, context.completion)
-        storeEvents()
-        loop?.store(key, heavy: true, { connection in
-            let (run, output) = outcome()
-            return try completion.finish(reportID: reportID, run: run, output: output, on: connection) != nil
+            return try completion.finish(reportID: reportID, run: finished.0, output: finished.1, on: connection) != nil
         }, then: { [self] finished in
             guard finished else { return schedulePoll() }
             context.logger.info("Report finished", metadata: [
