@@ -92,6 +92,39 @@ struct ReaderLibraryTests {
         }
     }
 
+    /// The unfiltered total is counted from the family index, not by listing: it must still say exactly how many
+    /// entries the library lists, whatever mix of versions, hidden and unlisted ones the families hold.
+    @Test func theUnfilteredTotalIsTheNumberOfListedEntries() throws {
+        try MigratedDatabase.with { url in
+            let connection = try Connection(url: url)
+            func family(_ ids: [Int64]) throws {
+                for (index, id) in ids.enumerated() {
+                    try connection.execute("UPDATE reports SET family_id = \(ids[0]), version = \(index + 1) WHERE id = \(id)")
+                }
+            }
+            let three = try (0..<3).map { _ in try ReaderFixtures.insertCompleted(on: connection).id }
+            try family(three)
+            let newestHidden = try (0..<2).map { _ in try ReaderFixtures.insertCompleted(on: connection).id }
+            try family(newestHidden)
+            try connection.execute("UPDATE reports SET hidden = true WHERE id = \(newestHidden[1])")
+            let allUnlisted = try ReaderFixtures.insertCompleted(on: connection, visibility: "unlisted").id
+            try family([allUnlisted])
+            let unnumbered = try (0..<2).map { _ in try ReaderFixtures.insertCompleted(on: connection).id }
+            try family(unnumbered)
+            try connection.execute("UPDATE reports SET version = NULL WHERE id = \(unnumbered[1])")
+            try ReaderFixtures.insertCompleted(on: connection)
+            _ = try MigratedDatabase.insertReport(on: connection, industry: "Queued, not listed")
+
+            var listed: [Int64] = []
+            for page in 1...3 { listed += try LibrarySearch.page(query("page=\(page)"), on: connection).map(\.id) }
+            // One entry for the family of three, one for the family whose newest is hidden, two for the family
+            // whose newer version lost its number, one for the lone report.
+            #expect(listed.count == 5)
+            #expect(try LibrarySearch.count(query(""), on: connection) == listed.count)
+            #expect(try LibrarySearch.count(query("sort=oldest"), on: connection) == listed.count)
+        }
+    }
+
     @Test func hiddenAndUnlistedReportsStayOutOfTheLibrary() throws {
         try MigratedDatabase.with { url in
             let connection = try Connection(url: url)
