@@ -1,3 +1,4 @@
+import ParallelAPI
 import Postgres
 import Testing
 import TestSupport
@@ -31,6 +32,41 @@ struct ReportEventLogTests {
             let stored = try #require(try ReportStore.find(publicID: try connection.queryFirst(
                 "SELECT public_id FROM reports WHERE id = \(report)")?.string("public_id") ?? "", on: connection))
             #expect(stored.eventSeq == 2 && stored.status == .queued && !stored.hasEmail)
+        }
+    }
+
+    /// A completion takes its event's slot in the same UPDATE that completes the row: the `completed` event comes
+    /// right after the last one, the head names it, and a second completion adds nothing. Should a terminal event
+    /// be there already, the slot is given back: no gap in the seqs a viewer resumes from.
+    @Test func aCompletionsEventTakesTheSlotItsUpdateRaised() throws {
+        try MigratedDatabase.with { url in
+            let connection = try Connection(url: url)
+            let completion = ReportCompletion(baseURL: "https://reports.example.test",
+                                              renderer: try ReaderFixtures.app(databaseURL: url).renderer)
+            let output = RunOutput(content: .text("# Cold chains\n\nWarehouses grow [1]."))
+            func eventSeqs(_ report: Int64) throws -> [Int] { try ReportEventLog.events(of: report, after: 0, on: connection).map(\.seq) }
+            func head(_ report: Int64) throws -> Int? { try ReportStore.find(id: report, on: connection)?.eventSeq }
+
+            let report = try MigratedDatabase.insertReport(on: connection)
+            try ReportEventLog.append(.status(.init(state: "running", message: "Research started")), to: report,
+                                      dedupeKey: "state:running", on: connection)
+            guard case .completed = try completion.complete(reportID: report, result: output, on: connection) else {
+                Issue.record("the report did not complete")
+                return
+            }
+            #expect(try eventSeqs(report) == [1, 2])
+            #expect(try ReportEventLog.events(of: report, after: 1, on: connection).map(\.type) == ["completed"])
+            #expect(try head(report) == 2)
+            #expect(try completion.complete(reportID: report, result: output, on: connection) == .alreadyFinished)
+            #expect(try eventSeqs(report) == [1, 2] && head(report) == 2)
+
+            let taken = try MigratedDatabase.insertReport(on: connection)
+            try ReportEventLog.append(.failed(.init(message: "stale")), to: taken, dedupeKey: "terminal", on: connection)
+            guard case .completed = try completion.complete(reportID: taken, result: output, on: connection) else {
+                Issue.record("the second report did not complete")
+                return
+            }
+            #expect(try eventSeqs(taken) == [1] && head(taken) == 1, "the unused slot was given back")
         }
     }
 

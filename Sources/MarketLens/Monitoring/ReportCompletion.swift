@@ -55,10 +55,10 @@ public struct ReportCompletion: Sendable {
                         try ReportStore.complete(reportID: reportID, content: content, basis: basis, title: title,
                                                  slug: slug, on: connection)
                     }
-                    guard let updated else { return .alreadyFinished }
+                    guard let (updated, head) = updated else { return .alreadyFinished }
                     let url = reportURL(slug: slug)
                     try ReportEventLog.append(.completed(.init(slug: slug, title: title, url: url)), to: reportID,
-                                              dedupeKey: "terminal", on: connection)
+                                              after: head, dedupeKey: "terminal", on: connection)
                     if let email = updated.email {
                         let message = try ReportEmail.reportReady(
                             title: title, url: url, content: content, manageURL: manageURL(updated.mailToken),

@@ -153,6 +153,26 @@ public enum ReportEventLog {
         return try row?.optionalInt("seq")
     }
 
+    /// Appends `event` in the slot after `head` that the caller took in its own UPDATE of the report row (raising
+    /// `event_seq` to `head` + 1, under that row's lock), through the same core as every append
+    /// (`append_log_rows`); returns its seq, or nil when `dedupeKey` was seen, and then gives the slot back.
+    @discardableResult
+    static func append(
+        _ event: ReportEvent, to reportID: Int64, after head: Int, dedupeKey: String?, on connection: Connection
+    ) throws -> Int? {
+        let payload = try event.payloadJSON()
+        let seq = try connection.queryFirst(
+            """
+            SELECT (append_log_rows('report', \([reportID]), \([reportID]), \([String(head)])::integer[],
+                                    \([event.type])::text[], \([payload])::jsonb[], \([dedupeKey])::text[]))[1] AS seq
+            """)?.optionalInt("seq")
+        if seq == nil {
+            try connection.execute(
+                "UPDATE reports SET event_seq = \(head) WHERE id = \(reportID) AND event_seq = \(head + 1)")
+        }
+        return seq
+    }
+
     /// The events of `reportID` after `seq`, in order, at most `limit`.
     public static func events(
         of reportID: Int64, after seq: Int, limit: Int = 10_000, on connection: Connection
