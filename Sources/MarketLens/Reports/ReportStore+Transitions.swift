@@ -27,9 +27,9 @@ extension ReportStore {
     ///
     /// It also takes the next event slot (`event_seq` + 1) for the `completed` event, and returns the head
     /// before it (`ReportEventLog.append(_:to:after:…)` fills that slot): raised by a second UPDATE, as every
-    /// other append does, the row was written twice, and the second write re-indexed the report's whole text
-    /// (a new row version inserts into every index, the full-text one included): 0.63 of the 2.4 ms of server
-    /// time a completion cost (pg_stat_statements, 3,000 runs completing within seconds).
+    /// other append does, the row was written twice, and that one-column write of a row that had just taken the
+    /// whole report cost 0.63 of the 2.3 ms of server time a completion took (pg_stat_statements, 3,000 runs
+    /// completing within seconds; 1.1 ms now).
     static func complete(reportID: Int64, content: String, basis: PostgresJSON, title: String, slug: String,
                          on connection: Connection) throws -> (report: FinishedReport, eventHead: Int)? {
         try connection.queryFirst(
